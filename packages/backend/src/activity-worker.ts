@@ -1,0 +1,67 @@
+import { create } from "@bufbuild/protobuf";
+import { type Executor, type Logger, taskCompletedEvent, taskFailedEvent } from "@durabletask/api";
+import { ActivityRequestSchema, type ActivityResponse, type HistoryEvent } from "@durabletask/api/proto";
+import type { ActivityWorkItem, Backend } from "./backend.js";
+import { abandonDelayMs } from "./orchestration-worker.js";
+import type { WorkSource } from "./work-dispatcher.js";
+
+/** Options of {@link createActivityWorkSource}. */
+export interface ActivityWorkSourceOptions {
+  readonly backend: Backend;
+  readonly executor: Executor;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** Activity tasks as a {@link WorkSource}: lock, execute, deliver the result. */
+export function createActivityWorkSource(options: ActivityWorkSourceOptions): WorkSource<ActivityWorkItem> {
+  const { backend, executor, logger } = options;
+  const now = options.now ?? Date.now;
+  return {
+    fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
+    async process(item, signal) {
+      const response = await executor.executeActivity(activityRequest(item), { signal });
+      // A failure caused by shutdown or a lost lease is not the activity's result: give the task
+      // back so it runs again. A success is committed (a lost lease then fails the commit).
+      if (signal.aborted && response.failureDetails !== undefined) throw signal.reason;
+      await backend.completeActivityWorkItem(item, resultEvent(item, response, now()));
+    },
+    async abandon(item, error) {
+      try {
+        await backend.abandonActivityWorkItem(item, abandonDelayMs(item.retryCount));
+      } catch (abandonError) {
+        logger.warn("failed to abandon activity work item", {
+          instanceId: item.instanceId,
+          taskId: item.event.eventId,
+          error: abandonError,
+          cause: error,
+        });
+      }
+    },
+    leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
+    renew: (item) => backend.renewActivityWorkItemLock(item),
+    describe: (item) => `activity ${item.instanceId}#${item.event.eventId}`,
+  };
+}
+
+/** The wire request for an activity work item. */
+export function activityRequest(item: ActivityWorkItem) {
+  const scheduled = item.event.eventType.case === "taskScheduled" ? item.event.eventType.value : undefined;
+  return create(ActivityRequestSchema, {
+    name: scheduled?.name ?? "",
+    version: scheduled?.version,
+    input: scheduled?.input,
+    orchestrationInstance: { instanceId: item.instanceId, executionId: item.executionId },
+    taskId: item.event.eventId,
+    parentTraceContext: scheduled?.parentTraceContext,
+    tags: scheduled?.tags ?? {},
+  });
+}
+
+/** The history event that reports an activity's response to its orchestration. */
+export function resultEvent(item: ActivityWorkItem, response: ActivityResponse, atMs: number): HistoryEvent {
+  if (response.failureDetails !== undefined) {
+    return taskFailedEvent(atMs, item.event.eventId, response.failureDetails);
+  }
+  return taskCompletedEvent(atMs, item.event.eventId, response.result);
+}

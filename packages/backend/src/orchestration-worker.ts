@@ -1,0 +1,59 @@
+import type { Executor, Logger } from "@durabletask/api";
+import type { Backend, OrchestrationWorkItem } from "./backend.js";
+import { runEpisode } from "./orchestration-episode.js";
+import type { WorkSource } from "./work-dispatcher.js";
+
+/** Longest delay before an abandoned work item is retried. */
+const maxAbandonDelayMs = 5 * 60_000;
+
+/**
+ * Retry delay of an item that failed `retryCount` times before: the first retry is immediate,
+ * then 1 s, 2 s, 4 s, … up to 5 minutes, so a poison item does not spin.
+ */
+export function abandonDelayMs(retryCount: number): number {
+  if (retryCount <= 0) return 0;
+  return Math.min(1000 * 2 ** (retryCount - 1), maxAbandonDelayMs);
+}
+
+/** Options of {@link createOrchestrationWorkSource}. */
+export interface OrchestrationWorkSourceOptions {
+  readonly backend: Backend;
+  readonly executor: Executor;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** Orchestration episodes as a {@link WorkSource}: lock, run the episode, commit. */
+export function createOrchestrationWorkSource(
+  options: OrchestrationWorkSourceOptions,
+): WorkSource<OrchestrationWorkItem> {
+  const { backend, executor, logger } = options;
+  const now = options.now ?? Date.now;
+  return {
+    fetch: (maxCount) => backend.lockOrchestrationWorkItems(maxCount),
+    async process(item, signal) {
+      const commit = await runEpisode(item, { executor, logger, now, signal });
+      await backend.completeOrchestrationWorkItem(item, commit);
+      if (commit.instance.completedAtMs !== undefined && commit.appendHistory.length > 0) {
+        logger.info("orchestration completed", {
+          instanceId: item.instanceId,
+          status: commit.instance.runtimeStatus,
+        });
+      }
+    },
+    async abandon(item, error) {
+      try {
+        await backend.abandonOrchestrationWorkItem(item, abandonDelayMs(item.retryCount));
+      } catch (abandonError) {
+        logger.warn("failed to abandon orchestration work item", {
+          instanceId: item.instanceId,
+          error: abandonError,
+          cause: error,
+        });
+      }
+    },
+    leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
+    renew: (item) => backend.renewOrchestrationWorkItemLock(item),
+    describe: (item) => `orchestration '${item.instanceId}'`,
+  };
+}

@@ -1,0 +1,228 @@
+import { isTerminalStatus } from "@durabletask/api";
+import type { OrchestrationCommit, OrchestrationWorkItem } from "../backend.js";
+import { deleteInstancesWhere, terminalStatusList } from "./delete-instances.js";
+import type { SqlStatement, SqlValue } from "./driver.js";
+import {
+  leaseHeld,
+  nextVisibleStatement,
+  releaseLeaseStatement,
+} from "./orchestration-statements.js";
+import { encodeEvent, encodeFailure, eventKind } from "./rows.js";
+import {
+  instanceColumns,
+  instanceRow,
+  type StartedInstance,
+  startedInstance,
+  startVisibleAt,
+} from "./start-event.js";
+import { chunks, placeholderList, valuesStatements } from "./values.js";
+
+/**
+ * What a statement of a commit batch is for, so the caller can read the outcome: `release`
+ * (0 changes: lease lost), `message` / `childStart` / `conflict` (rows queued for other
+ * instances or the parent), `nextVisible` (the earliest remaining inbox row of the instance).
+ */
+export type CommitRole = "write" | "message" | "childStart" | "conflict" | "release" | "nextVisible";
+
+/** A statement of a commit batch with its {@link CommitRole}. */
+export interface CommitStatement extends SqlStatement {
+  readonly role: CommitRole;
+}
+
+/** The episode being committed: instance id, lease token, and the new execution id. */
+interface Episode {
+  readonly id: string;
+  readonly token: string;
+  readonly executionId: string;
+  readonly nowMs: number;
+  /** Arguments of {@link leaseHeld}. */
+  readonly lease: readonly SqlValue[];
+}
+
+function role(r: CommitRole, statements: readonly SqlStatement[]): CommitStatement[] {
+  return statements.map((s) => ({ ...s, role: r }));
+}
+
+function historyStatements(e: Episode, base: number, commit: OrchestrationCommit): SqlStatement[] {
+  const out: SqlStatement[] = [];
+  if (commit.resetHistory) {
+    out.push({ sql: `DELETE FROM History WHERE InstanceID = ? AND ${leaseHeld}`, args: [e.id, ...e.lease] });
+  }
+  const rows = commit.appendHistory.map((event, i) => [base + i, encodeEvent(event)]);
+  const insert = (values: string) =>
+    `INSERT INTO History (InstanceID, SequenceNumber, EventPayload)
+     SELECT ?, v.column1, v.column2 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
+  out.push(...valuesStatements(rows, insert, [e.id], e.lease));
+  return out;
+}
+
+const updateInstance = `UPDATE Instances SET RuntimeStatus = ?, ExecutionID = ?, Name = ?, Version = ?,
+    Input = COALESCE(?, Input), ParentInstanceID = ?, CreatedTime = ?, LastUpdatedTime = ?,
+    CompletedTime = ?, Output = ?, FailureDetails = ?, CustomStatus = ?
+  WHERE InstanceID = ? AND LockedBy = ?`;
+
+function updateInstanceStatement(e: Episode, commit: OrchestrationCommit): SqlStatement {
+  const u = commit.instance;
+  return {
+    sql: updateInstance,
+    args: [
+      u.runtimeStatus,
+      u.executionId,
+      u.name,
+      u.version ?? null,
+      u.input ?? null,
+      u.parentInstanceId ?? null,
+      u.createdAtMs,
+      u.lastUpdatedAtMs,
+      u.completedAtMs ?? null,
+      u.output ?? null,
+      encodeFailure(u.failureDetails),
+      u.customStatus ?? null,
+      e.id,
+      e.token,
+    ],
+  };
+}
+
+// A terminal instance keeps no inbox rows: events that arrived during its last episode are
+// dropped, as events sent to it afterwards are. Otherwise only execution-scoped rows (timers,
+// results for the old execution) are cancelled; plain events carry over to the next execution.
+function cancelStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
+  const terminal = isTerminalStatus(commit.instance.runtimeStatus);
+  if (!terminal && !commit.cancelPendingWork) return [];
+  const scope = terminal ? "" : " AND ExecutionID IS NOT NULL";
+  return [
+    { sql: `DELETE FROM ActivityTasks WHERE InstanceID = ? AND ${leaseHeld}`, args: [e.id, ...e.lease] },
+    { sql: `DELETE FROM Inbox WHERE InstanceID = ?${scope} AND ${leaseHeld}`, args: [e.id, ...e.lease] },
+  ];
+}
+
+function activityStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
+  const rows = commit.activities.map((event) => [encodeEvent(event)]);
+  const insert = (values: string) =>
+    `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, EventPayload)
+     SELECT ?, ?, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
+  return valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease);
+}
+
+function timerStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
+  const rows = commit.timers.map((t) => [eventKind(t.event), t.fireAtMs, encodeEvent(t.event)]);
+  const insert = (values: string) =>
+    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+     SELECT ?, ?, v.column1, v.column2, v.column3 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
+  return valuesStatements(rows, insert, [e.id, e.executionId], e.lease);
+}
+
+// Dropped unless the target exists, is not terminal and (when scoped) runs that execution.
+function messageStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
+  const rows = commit.messages.map((m) => [
+    m.targetInstanceId,
+    m.targetExecutionId ?? null,
+    eventKind(m.event),
+    encodeEvent(m.event),
+  ]);
+  const insert = (values: string) =>
+    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+     SELECT v.column1, v.column2, v.column3, ?, v.column4
+     FROM (VALUES ${values}) AS v JOIN Instances AS T ON T.InstanceID = v.column1
+     WHERE T.RuntimeStatus NOT IN ${terminalStatusList}
+       AND (v.column2 IS NULL OR T.ExecutionID = v.column2) AND ${leaseHeld}`;
+  return valuesStatements(rows, insert, [e.nowMs], e.lease);
+}
+
+/** The parsed children of a commit, validated. */
+export function childrenOf(commit: OrchestrationCommit): StartedInstance[] {
+  return commit.subOrchestrations.map((s, i) =>
+    startedInstance(s.startEvent, `subOrchestrations[${i}].startEvent`),
+  );
+}
+
+function replaceTerminalChildren(e: Episode, children: readonly StartedInstance[]): SqlStatement[] {
+  return chunks(children).flatMap((chunk) =>
+    deleteInstancesWhere(
+      `InstanceID IN (${placeholderList(chunk.length)}) AND RuntimeStatus IN ${terminalStatusList} AND ${leaseHeld}`,
+      [...chunk.map((c) => c.instanceId), ...e.lease],
+    ),
+  );
+}
+
+function createChildren(e: Episode, children: readonly StartedInstance[]): SqlStatement[] {
+  const rows = children.map((c) => instanceRow(c, e.nowMs));
+  const insert = (values: string) =>
+    `INSERT INTO Instances (${instanceColumns})
+     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8,
+       v.column9, v.column10, 'PENDING'
+     FROM (VALUES ${values}) AS v WHERE ${leaseHeld}
+     ON CONFLICT (InstanceID) DO NOTHING`;
+  return valuesStatements(rows, insert, [], e.lease);
+}
+
+function queueChildStarts(e: Episode, children: readonly StartedInstance[]): SqlStatement[] {
+  const rows = children.map((c) => [c.instanceId, c.executionId, startVisibleAt(c, e.nowMs), c.payload]);
+  const insert = (values: string) =>
+    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+     SELECT v.column1, NULL, 'executionStarted', v.column3, v.column4
+     FROM (VALUES ${values}) AS v JOIN Instances AS C
+       ON C.InstanceID = v.column1 AND C.ExecutionID = v.column2 AND C.RuntimeStatus = 'PENDING'
+     WHERE NOT EXISTS (
+         SELECT 1 FROM Inbox AS X WHERE X.InstanceID = v.column1 AND X.EventKind = 'executionStarted')
+       AND ${leaseHeld}`;
+  return valuesStatements(rows, insert, [], e.lease);
+}
+
+// A child id held by a non-terminal instance of another execution: tell the parent instead.
+function queueConflicts(
+  e: Episode,
+  commit: OrchestrationCommit,
+  children: readonly StartedInstance[],
+): SqlStatement[] {
+  const rows = children.map((c, i) => {
+    const conflict = commit.subOrchestrations[i]?.conflictEvent;
+    if (conflict === undefined) throw new TypeError("subOrchestrations changed while committing");
+    return [c.instanceId, c.executionId, eventKind(conflict), encodeEvent(conflict)];
+  });
+  const insert = (values: string) =>
+    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+     SELECT ?, ?, v.column3, ?, v.column4
+     FROM (VALUES ${values}) AS v JOIN Instances AS C ON C.InstanceID = v.column1
+     WHERE C.ExecutionID <> v.column2 AND ${leaseHeld}`;
+  return valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease);
+}
+
+/**
+ * The one batch that applies an episode: every write is guarded by the lease, the lease is
+ * released last but one (its `release` result has 0 changes when the lease was lost, and then
+ * nothing else was applied), and a final read reports the instance's next visible inbox row.
+ */
+export function commitStatements(
+  item: OrchestrationWorkItem,
+  commit: OrchestrationCommit,
+  children: readonly StartedInstance[],
+  nowMs: number,
+): CommitStatement[] {
+  const e: Episode = {
+    id: item.instanceId,
+    token: item.lockToken,
+    executionId: commit.instance.executionId,
+    nowMs,
+    lease: [item.instanceId, item.lockToken],
+  };
+  const base = commit.resetHistory ? 0 : item.history.length;
+  return [
+    ...role("write", historyStatements(e, base, commit)),
+    ...role("write", [updateInstanceStatement(e, commit)]),
+    ...role("write", cancelStatements(e, commit)),
+    ...role("write", activityStatements(e, commit)),
+    ...role("write", timerStatements(e, commit)),
+    ...role("write", replaceTerminalChildren(e, children)),
+    ...role("write", createChildren(e, children)),
+    ...role("childStart", queueChildStarts(e, children)),
+    ...role("conflict", queueConflicts(e, commit, children)),
+    ...role("message", messageStatements(e, commit)),
+    ...role("write", [
+      { sql: `DELETE FROM Inbox WHERE InstanceID = ? AND LockedBy = ? AND ${leaseHeld}`, args: [e.id, e.token, ...e.lease] },
+    ]),
+    ...role("release", [releaseLeaseStatement(e.id, e.token)]),
+    ...role("nextVisible", [nextVisibleStatement(e.id)]),
+  ];
+}

@@ -1,0 +1,97 @@
+import type { SqlStatement } from "./driver.js";
+
+/** The lease condition every write of an episode carries; args: instance id, lock token. */
+export const leaseHeld = "EXISTS (SELECT 1 FROM Instances WHERE InstanceID = ? AND LockedBy = ?)";
+
+// Instances with a deliverable visible event, oldest event first. An event is deliverable when
+// it belongs to no execution or to the current one; a suspended instance only wakes up for
+// resume and terminate; an instance whose start is scheduled in the future waits for it.
+const lockInstances = `UPDATE Instances SET LockedBy = ?, LockExpiration = ?
+  WHERE InstanceID IN (
+    SELECT E.InstanceID FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
+    WHERE E.VisibleTime <= ?
+      AND (E.ExecutionID IS NULL OR E.ExecutionID = I.ExecutionID)
+      AND (I.LockExpiration IS NULL OR I.LockExpiration <= ?)
+      AND (I.RuntimeStatus <> 'SUSPENDED' OR E.EventKind IN ('executionResumed', 'executionTerminated'))
+      AND NOT EXISTS (
+        SELECT 1 FROM Inbox AS S
+        WHERE S.InstanceID = E.InstanceID AND S.EventKind = 'executionStarted' AND S.VisibleTime > ?)
+    GROUP BY E.InstanceID
+    ORDER BY MIN(E.VisibleTime), MIN(E.SequenceNumber)
+    LIMIT ?)
+  RETURNING InstanceID`;
+
+// Every deliverable visible event of the instances just locked, including rows an earlier,
+// expired lease had claimed.
+const claimEvents = `UPDATE Inbox SET DequeueCount = DequeueCount + 1, LockedBy = ?
+  WHERE SequenceNumber IN (
+    SELECT E.SequenceNumber FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
+    WHERE I.LockedBy = ? AND E.VisibleTime <= ?
+      AND (E.ExecutionID IS NULL OR E.ExecutionID = I.ExecutionID))
+  RETURNING InstanceID, SequenceNumber, DequeueCount, EventPayload`;
+
+const readHistory = `SELECT InstanceID, EventPayload FROM History
+  WHERE InstanceID IN (SELECT InstanceID FROM Instances WHERE LockedBy = ?)
+  ORDER BY InstanceID, SequenceNumber`;
+
+/**
+ * Locks up to `maxCount` instances under `token`, claims their events and reads their history
+ * (one batch). Results: locked ids; claimed `InstanceID, SequenceNumber, DequeueCount,
+ * EventPayload`; history `InstanceID, EventPayload` in order.
+ */
+export function lockOrchestrationStatements(
+  token: string,
+  maxCount: number,
+  nowMs: number,
+  expiresAtMs: number,
+): SqlStatement[] {
+  return [
+    { sql: lockInstances, args: [token, expiresAtMs, nowMs, nowMs, nowMs, maxCount] },
+    { sql: claimEvents, args: [token, token, nowMs] },
+    { sql: readHistory, args: [token] },
+  ];
+}
+
+const releaseLease = `UPDATE Instances SET LockedBy = NULL, LockExpiration = NULL
+  WHERE InstanceID = ? AND LockedBy = ?`;
+
+/** Releases the lease; 0 changes means it was lost. Put it after every guarded write. */
+export function releaseLeaseStatement(instanceId: string, token: string): SqlStatement {
+  return { sql: releaseLease, args: [instanceId, token] };
+}
+
+/** The earliest visible time of the instance's remaining inbox rows (NULL when none). */
+export function nextVisibleStatement(instanceId: string): SqlStatement {
+  return { sql: "SELECT MIN(VisibleTime) FROM Inbox WHERE InstanceID = ?", args: [instanceId] };
+}
+
+const unclaimEvents = `UPDATE Inbox SET LockedBy = NULL, VisibleTime = ?
+  WHERE InstanceID = ? AND LockedBy = ? AND ${leaseHeld}`;
+
+/**
+ * Returns the claimed events to the inbox, visible at `visibleAtMs`, and releases the lease
+ * (one batch). Results: unclaim; release (0 changes: lease lost); next visible time.
+ */
+export function abandonOrchestrationStatements(
+  instanceId: string,
+  token: string,
+  visibleAtMs: number,
+): SqlStatement[] {
+  return [
+    { sql: unclaimEvents, args: [visibleAtMs, instanceId, token, instanceId, token] },
+    releaseLeaseStatement(instanceId, token),
+    nextVisibleStatement(instanceId),
+  ];
+}
+
+/** Extends the lease to `expiresAtMs`; 0 changes means it was lost. */
+export function renewOrchestrationStatement(
+  instanceId: string,
+  token: string,
+  expiresAtMs: number,
+): SqlStatement {
+  return {
+    sql: "UPDATE Instances SET LockExpiration = ? WHERE InstanceID = ? AND LockedBy = ?",
+    args: [expiresAtMs, instanceId, token],
+  };
+}

@@ -1,0 +1,43 @@
+import type { SqlStatement, SqlValue } from "./driver.js";
+
+/**
+ * Most rows one multi-row statement carries. Keeps every statement far below SQLite's bound
+ * parameter limit (32,766; 999 on old builds for narrow rows) and below remote request limits.
+ */
+export const maxRowsPerStatement = 500;
+
+/** `items` in consecutive chunks of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number = maxRowsPerStatement): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `(?, ?), (?, ?)` for `rows` rows of `width` placeholders. */
+export function placeholderRows(width: number, rows: number): string {
+  const row = `(${Array.from({ length: width }, () => "?").join(", ")})`;
+  return Array.from({ length: rows }, () => row).join(", ");
+}
+
+/** `?, ?, ?` for a list of `count` values. */
+export function placeholderList(count: number): string {
+  return Array.from({ length: count }, () => "?").join(", ");
+}
+
+/**
+ * Statements for a multi-row `VALUES` list, chunked: `build(valuesSql)` returns the SQL around
+ * the placeholder rows (referenced as `(VALUES …) AS v`, columns `v.column1` …), `head` and
+ * `tail` are the arguments before and after the rows' own.
+ */
+export function valuesStatements(
+  rows: readonly (readonly SqlValue[])[],
+  build: (values: string) => string,
+  head: readonly SqlValue[] = [],
+  tail: readonly SqlValue[] = [],
+): SqlStatement[] {
+  const width = rows[0]?.length ?? 0;
+  return chunks(rows).map((chunk) => ({
+    sql: build(placeholderRows(width, chunk.length)),
+    args: [...head, ...chunk.flat(), ...tail],
+  }));
+}

@@ -1,0 +1,96 @@
+import { DurableTaskError, type Executor, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
+import { createActivityWorkSource } from "./activity-worker.js";
+import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
+import { createOrchestrationWorkSource } from "./orchestration-worker.js";
+import { WorkDispatcher } from "./work-dispatcher.js";
+
+/** Options of {@link createTaskHubWorker}. */
+export interface TaskHubWorkerOptions {
+  readonly backend: Backend;
+  /** Runs the episodes and activities (e.g. `createTaskExecutor` of `@durabletask/task`). */
+  readonly executor: Executor;
+  readonly logger?: Logger | undefined;
+  /** Orchestration episodes run at once; default 100. */
+  readonly maxConcurrentOrchestrations?: number | undefined;
+  /** Activities run at once; default 100. */
+  readonly maxConcurrentActivities?: number | undefined;
+  /**
+   * Longest idle wait between polls, default 1000 ms. Work created in this process is picked up
+   * at once; polling only finds work that other processes sharing the store created.
+   */
+  readonly maxPollIntervalMs?: number | undefined;
+  /** Stop the backend after draining in {@link TaskHubWorker.stop}; default true. */
+  readonly stopBackendOnStop?: boolean | undefined;
+}
+
+/** Runs orchestrations and activities stored in a backend. */
+export interface TaskHubWorker {
+  /** Starts the backend (creating the task hub if needed) and both workers. */
+  start(): Promise<void>;
+  /**
+   * Stops fetching work, signals in-flight activities to stop (their `AbortSignal` fires), waits
+   * for in-flight work to finish and commit, then stops the backend (unless
+   * `stopBackendOnStop: false`). Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+function positiveInteger(value: number | undefined, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw invalidArgument(field, `must be an integer ≥ 1, got ${value}`);
+  return value;
+}
+
+/**
+ * Creates a worker that runs the backend's orchestrations and activities with `executor`.
+ *
+ * @example
+ * const worker = createTaskHubWorker({ backend, executor: createTaskExecutor({ registry }) });
+ * await worker.start();
+ */
+export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorker {
+  const { backend, executor } = options;
+  const logger = options.logger ?? silentLogger;
+  const maxPollIntervalMs = positiveInteger(options.maxPollIntervalMs, "maxPollIntervalMs", 1000);
+  const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
+    createOrchestrationWorkSource({ backend, executor, logger }),
+    {
+      name: "orchestration-worker",
+      logger,
+      maxConcurrent: positiveInteger(options.maxConcurrentOrchestrations, "maxConcurrentOrchestrations", 100),
+      maxPollIntervalMs,
+    },
+  );
+  const activities = new WorkDispatcher<ActivityWorkItem>(createActivityWorkSource({ backend, executor, logger }), {
+    name: "activity-worker",
+    logger,
+    maxConcurrent: positiveInteger(options.maxConcurrentActivities, "maxConcurrentActivities", 100),
+    maxPollIntervalMs,
+  });
+  let unsubscribe: (() => void) | undefined;
+  let state: "new" | "started" | "stopped" = "new";
+  return {
+    async start() {
+      if (state === "started") return;
+      if (state === "stopped") throw new DurableTaskError("InvalidArgument", "worker: cannot restart a stopped worker");
+      await backend.start();
+      unsubscribe = backend.subscribe({
+        onWork: (kind, visibleAtMs) =>
+          (kind === "orchestration" ? orchestrations : activities).notify(visibleAtMs),
+      });
+      orchestrations.start();
+      activities.start();
+      state = "started";
+      logger.info("worker started", { backend: backend.description });
+    },
+    async stop() {
+      if (state !== "started") return;
+      state = "stopped";
+      logger.info("worker stopping: draining in-flight work");
+      await Promise.all([orchestrations.stop(), activities.stop({ abortInFlight: true })]);
+      unsubscribe?.();
+      if (options.stopBackendOnStop ?? true) await backend.stop();
+      logger.info("worker stopped");
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import {
+  assertInstanceId,
+  assertNonNegativeMs,
+  DurableTaskError,
+  type OrchestrationMetadata,
+} from "@durabletask/api";
+import type { Backend } from "./backend.js";
+
+/** Options of the client's wait methods. */
+export interface WaitOptions {
+  /** Give up after this long with a `Timeout` error; default: wait until done or aborted. */
+  readonly timeoutMs?: number | undefined;
+  /** Give up when this fires, with an `Aborted` error. */
+  readonly signal?: AbortSignal | undefined;
+  /** Include input, output and custom status; default true. */
+  readonly fetchPayloads?: boolean | undefined;
+}
+
+/** Longest pause between checks; changes made in this process wake the wait at once. */
+const maxPollIntervalMs = 1000;
+
+/**
+ * Waits until `instanceId`'s metadata satisfies `done`. Woken by the backend's change
+ * notifications; polls with back-off (50 ms up to 1 s) for changes made by other processes.
+ * Cleans up its listener and timers however it ends.
+ */
+export async function waitForInstance(
+  backend: Backend,
+  instanceId: string,
+  done: (metadata: OrchestrationMetadata) => boolean,
+  options: WaitOptions = {},
+): Promise<OrchestrationMetadata> {
+  assertInstanceId(instanceId);
+  if (options.timeoutMs !== undefined) assertNonNegativeMs(options.timeoutMs, "timeoutMs");
+  const fetchPayloads = options.fetchPayloads ?? true;
+  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+  let wake: (() => void) | undefined;
+  let changed = false;
+  const unsubscribe = backend.subscribe({
+    onInstanceChanged: (id) => {
+      if (id !== instanceId) return;
+      changed = true;
+      wake?.();
+    },
+  });
+  const onAbort = (): void => wake?.();
+  options.signal?.addEventListener("abort", onAbort);
+  try {
+    for (let pollMs = 50; ; pollMs = Math.min(pollMs * 2, maxPollIntervalMs)) {
+      checkAborted(options.signal, instanceId);
+      changed = false;
+      const metadata = await backend.getOrchestrationMetadata(instanceId, { fetchPayloads });
+      if (metadata === undefined) {
+        throw new DurableTaskError("InstanceNotFound", `No orchestration instance with id '${instanceId}'.`);
+      }
+      if (done(metadata)) return metadata;
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) {
+        throw new DurableTaskError(
+          "Timeout",
+          `Timed out after ${options.timeoutMs} ms waiting for '${instanceId}' (status ${metadata.runtimeStatus}).`,
+        );
+      }
+      if (!changed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(pollMs, remainingMs));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  } finally {
+    unsubscribe();
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function checkAborted(signal: AbortSignal | undefined, instanceId: string): void {
+  if (signal?.aborted) {
+    throw new DurableTaskError("Aborted", `Stopped waiting for '${instanceId}': the signal was aborted.`, {
+      cause: signal.reason,
+    });
+  }
+}

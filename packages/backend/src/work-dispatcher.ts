@@ -1,0 +1,190 @@
+import type { Logger } from "@durabletask/api";
+
+/** What a {@link WorkDispatcher} does with its items. */
+export interface WorkSource<T> {
+  /** Leases up to `maxCount` items; `[]` when there is nothing to do. */
+  fetch(maxCount: number): Promise<T[]>;
+  /** Processes one item to completion (including committing its result). */
+  process(item: T, signal: AbortSignal): Promise<void>;
+  /** Called when `process` threw: give the item back. Must not throw. */
+  abandon(item: T, error: unknown): Promise<void>;
+  /** When the item's lease runs out (epoch ms); leases are renewed at half their remaining time. */
+  leaseExpiresAtMs?(item: T): number;
+  /** Extends the item's lease and returns the new expiry; throws when the lease is lost. */
+  renew?(item: T): Promise<number>;
+  /** A short description of an item for logs. */
+  describe(item: T): string;
+}
+
+/** Options of {@link WorkDispatcher}. */
+export interface WorkDispatcherOptions {
+  readonly name: string;
+  readonly logger: Logger;
+  /** Items processed at once; ≥ 1. */
+  readonly maxConcurrent: number;
+  /** Longest wait between polls when idle (polling only finds other processes' work). */
+  readonly maxPollIntervalMs: number;
+}
+
+const minPollIntervalMs = 10;
+
+/**
+ * Runs a fetch → process loop with bounded concurrency. Work created in this process is announced
+ * through {@link WorkDispatcher.notify} and fetched at once; work that becomes visible later (timers)
+ * wakes the loop at its time; work from other processes is found by polling with back-off up to
+ * `maxPollIntervalMs`. `stop()` stops fetching and waits for in-flight items.
+ */
+export class WorkDispatcher<T> {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly controllers = new Set<AbortController>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private pending = false;
+  private nextWakeAtMs = Number.POSITIVE_INFINITY;
+  private pollIntervalMs = minPollIntervalMs;
+
+  constructor(
+    private readonly source: WorkSource<T>,
+    private readonly options: WorkDispatcherOptions,
+  ) {}
+
+  /** Starts the loop. Idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.pending = true;
+    this.loop = this.run();
+  }
+
+  /**
+   * Work becomes visible at `visibleAtMs` (default now). Earlier-than-planned wake-ups are cheap;
+   * a notification for work that is already visible triggers a fetch as soon as a slot is free.
+   */
+  notify(visibleAtMs: number = Date.now()): void {
+    if (visibleAtMs <= Date.now()) {
+      this.pending = true;
+      this.wake?.();
+    } else if (visibleAtMs < this.nextWakeAtMs) {
+      this.nextWakeAtMs = visibleAtMs;
+      this.wake?.();
+    }
+  }
+
+  /** Number of items being processed now. */
+  get activeCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Stops fetching, aborts the signals of in-flight items if `abortInFlight`, and waits for them
+   * to finish. Idempotent.
+   */
+  async stop(options: { abortInFlight?: boolean } = {}): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    if (options.abortInFlight) for (const c of this.controllers) c.abort(new Error("worker stopping"));
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async run(): Promise<void> {
+    let nextPollAtMs = 0;
+    while (this.running) {
+      const free = this.options.maxConcurrent - this.inFlight.size;
+      if (free <= 0) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      const now = Date.now();
+      if (!this.pending && now < nextPollAtMs && now < this.nextWakeAtMs) {
+        await this.sleep(Math.min(nextPollAtMs, this.nextWakeAtMs) - now);
+        continue;
+      }
+      if (this.nextWakeAtMs <= now) this.nextWakeAtMs = Number.POSITIVE_INFINITY;
+      this.pending = false;
+      const items = await this.fetch(free);
+      if (!this.running) {
+        await Promise.all(items.map((item) => this.source.abandon(item, new Error("worker stopping"))));
+        break;
+      }
+      for (const item of items) this.dispatch(item);
+      if (items.length > 0) {
+        this.pollIntervalMs = minPollIntervalMs;
+        // A full batch means there is probably more; fetch again without waiting.
+        if (items.length === free) this.pending = true;
+      } else {
+        nextPollAtMs = Date.now() + this.pollIntervalMs;
+        this.pollIntervalMs = Math.min(this.pollIntervalMs * 2, this.options.maxPollIntervalMs);
+      }
+    }
+  }
+
+  private async fetch(maxCount: number): Promise<T[]> {
+    try {
+      return await this.source.fetch(maxCount);
+    } catch (error) {
+      this.options.logger.error(`${this.options.name}: failed to fetch work items`, { error });
+      this.pollIntervalMs = this.options.maxPollIntervalMs;
+      return [];
+    }
+  }
+
+  /** Waits until notified or for `ms`, whichever is first. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.wake = done;
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).then(() => {
+      this.wake = undefined;
+    });
+  }
+
+  private dispatch(item: T): void {
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const stopRenewal = this.startRenewal(item, controller);
+    const task = this.processOne(item, controller.signal).finally(() => {
+      stopRenewal();
+      this.controllers.delete(controller);
+      this.inFlight.delete(task);
+    });
+    this.inFlight.add(task);
+  }
+
+  private async processOne(item: T, signal: AbortSignal): Promise<void> {
+    try {
+      await this.source.process(item, signal);
+    } catch (error) {
+      this.options.logger.warn(`${this.options.name}: failed to process ${this.source.describe(item)}`, {
+        error,
+      });
+      await this.source.abandon(item, error);
+    }
+  }
+
+  /** Renews the item's lease at half its remaining time until processing ends. */
+  private startRenewal(item: T, controller: AbortController): () => void {
+    const { renew, leaseExpiresAtMs } = this.source;
+    if (renew === undefined || leaseExpiresAtMs === undefined) return () => {};
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = (expiresAtMs: number): void => {
+      const delayMs = Math.max(50, (expiresAtMs - Date.now()) / 2);
+      timer = setTimeout(() => {
+        renew.call(this.source, item).then(schedule, (error: unknown) => {
+          this.options.logger.warn(`${this.options.name}: lost the lease of ${this.source.describe(item)}`, {
+            error,
+          });
+          controller.abort(error);
+        });
+      }, delayMs);
+      timer.unref();
+    };
+    schedule(leaseExpiresAtMs.call(this.source, item));
+    return () => clearTimeout(timer);
+  }
+}

@@ -1,0 +1,126 @@
+import { silentLogger } from "@durabletask/api";
+import { describe, expect, it } from "vitest";
+import { WorkDispatcher, type WorkSource } from "../src/index.js";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A queue of numbered items with hooks to observe the dispatcher. */
+function queueSource(processMs: number) {
+  const queue: number[] = [];
+  const processed: number[] = [];
+  const fetchSizes: number[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const source: WorkSource<number> = {
+    async fetch(maxCount) {
+      fetchSizes.push(maxCount);
+      return queue.splice(0, maxCount);
+    },
+    async process(item) {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await sleep(processMs);
+      running--;
+      processed.push(item);
+    },
+    async abandon() {},
+    describe: (item) => `item ${item}`,
+  };
+  return { source, queue, processed, fetchSizes, maxRunning: () => maxRunning };
+}
+
+const options = { name: "test", logger: silentLogger, maxConcurrent: 3, maxPollIntervalMs: 5000 };
+
+describe("WorkDispatcher", () => {
+  it("never runs more than maxConcurrent items and processes everything", async () => {
+    const q = queueSource(20);
+    q.queue.push(...Array.from({ length: 10 }, (_, i) => i));
+    const d = new WorkDispatcher(q.source, options);
+    d.start();
+    while (q.processed.length < 10) await sleep(5);
+    await d.stop();
+    expect(q.maxRunning()).toBe(3);
+    expect(q.processed.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Math.max(...q.fetchSizes)).toBeLessThanOrEqual(3);
+  });
+
+  it("picks up notified work at once instead of waiting for the next poll", async () => {
+    const q = queueSource(0);
+    const d = new WorkDispatcher(q.source, options);
+    d.start();
+    await sleep(200); // idle long enough for the poll interval to have grown
+    q.queue.push(1);
+    const notifiedAt = Date.now();
+    d.notify();
+    while (q.processed.length < 1) await sleep(1);
+    expect(Date.now() - notifiedAt).toBeLessThan(100);
+    await d.stop();
+  });
+
+  it("wakes up for work that becomes visible later without polling for it", async () => {
+    const q = queueSource(0);
+    const d = new WorkDispatcher(q.source, { ...options, maxPollIntervalMs: 60_000 });
+    d.start();
+    await sleep(50);
+    const visibleAt = Date.now() + 150;
+    d.notify(visibleAt);
+    setTimeout(() => q.queue.push(7), 140);
+    while (q.processed.length < 1) await sleep(2);
+    expect(Date.now()).toBeGreaterThanOrEqual(visibleAt);
+    expect(Date.now() - visibleAt).toBeLessThan(100);
+    await d.stop();
+  });
+
+  it("drains in-flight items on stop and abandons a failing one", async () => {
+    const abandoned: number[] = [];
+    const q = queueSource(100);
+    const source: WorkSource<number> = {
+      ...q.source,
+      async process(item, signal) {
+        if (item === 2) throw new Error("bad item");
+        await q.source.process(item, signal);
+      },
+      async abandon(item) {
+        abandoned.push(item);
+      },
+    };
+    q.queue.push(1, 2, 3);
+    const d = new WorkDispatcher(source, options);
+    d.start();
+    await sleep(20);
+    await d.stop();
+    expect(q.processed.sort()).toEqual([1, 3]);
+    expect(abandoned).toEqual([2]);
+    expect(d.activeCount).toBe(0);
+  });
+
+  it("aborts in-flight items when asked to and when their lease cannot be renewed", async () => {
+    const aborted: string[] = [];
+    const source: WorkSource<string> = {
+      fetch: async () => [],
+      async process(item, signal) {
+        await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+        aborted.push(item);
+      },
+      async abandon() {},
+      leaseExpiresAtMs: () => Date.now() + 100,
+      renew: async () => {
+        throw new Error("lock lost");
+      },
+      describe: (item) => item,
+    };
+    const d = new WorkDispatcher(source, options);
+    let fetched = false;
+    source.fetch = async () => {
+      if (fetched) return [];
+      fetched = true;
+      return ["leased"];
+    };
+    d.start();
+    while (aborted.length < 1) await sleep(5);
+    await d.stop({ abortInFlight: true });
+    expect(aborted).toEqual(["leased"]);
+  });
+});

@@ -1,0 +1,64 @@
+import type { Backend, TaskHubClient, TaskHubWorker } from "@durabletask/backend";
+import { createTaskHubClient, createTaskHubWorker } from "@durabletask/backend";
+import { createTaskExecutor, createTaskRegistry, type TaskRegistry } from "@durabletask/task";
+
+/** Lease settings a conformance test may ask of a backend. */
+export interface BackendFactoryOptions {
+  readonly orchestrationLockTimeoutMs?: number | undefined;
+  readonly activityLockTimeoutMs?: number | undefined;
+}
+
+/** Creates a fresh, not yet started backend for one test. */
+export type BackendFactory = (options?: BackendFactoryOptions) => Backend | Promise<Backend>;
+
+/** A running engine for one test: backend, worker, client and the registry it runs. */
+export interface EngineHarness {
+  readonly backend: Backend;
+  readonly client: TaskHubClient;
+  readonly worker: TaskHubWorker;
+  readonly registry: TaskRegistry;
+  /** Stops the worker (draining) and the backend. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startEngine}. */
+export interface StartEngineOptions extends BackendFactoryOptions {
+  readonly maxConcurrentOrchestrations?: number;
+  readonly maxConcurrentActivities?: number;
+  /** Start on this backend instead of a new one (it is then not stopped by `stop()`). */
+  readonly backend?: Backend;
+}
+
+/**
+ * Starts an in-process engine on a fresh backend with the orchestrators and activities that
+ * `register` adds.
+ */
+export async function startEngine(
+  createBackend: BackendFactory,
+  register: (registry: TaskRegistry) => void,
+  options: StartEngineOptions = {},
+): Promise<EngineHarness> {
+  const backend =
+    options.backend ??
+    (await createBackend({
+      orchestrationLockTimeoutMs: options.orchestrationLockTimeoutMs,
+      activityLockTimeoutMs: options.activityLockTimeoutMs,
+    }));
+  const registry = createTaskRegistry();
+  register(registry);
+  const worker = createTaskHubWorker({
+    backend,
+    executor: createTaskExecutor({ registry }),
+    maxConcurrentOrchestrations: options.maxConcurrentOrchestrations,
+    maxConcurrentActivities: options.maxConcurrentActivities,
+    stopBackendOnStop: options.backend === undefined,
+  });
+  await worker.start();
+  const client = createTaskHubClient({ backend });
+  return { backend, client, worker, registry, stop: () => worker.stop() };
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
