@@ -14,18 +14,25 @@ function fail(step) {
   process.exit(1);
 }
 
-if (run("generate", "pnpm", ["exec", "turbo", "run", "generate", "--output-logs=errors-only"]) !== 0) {
+if (
+  run("generate", "pnpm", ["exec", "turbo", "run", "generate", "--output-logs=errors-only"]) !== 0
+) {
   fail("generate");
 }
-const drift = spawnSync("git", ["status", "--porcelain", "--", "packages/*/src/gen"], { encoding: "utf8" });
+const drift = spawnSync("git", ["status", "--porcelain", "--", "packages/*/src/gen"], {
+  encoding: "utf8",
+});
 if (drift.status === 0 && drift.stdout.trim() !== "") {
   console.log("Generated code differs from the checked-in copy; run `./dev generate` and commit:");
   console.log(drift.stdout);
   fail("generated-code drift check");
 }
 if (run("lint", "pnpm", ["exec", "biome", "ci", "."]) !== 0) fail("lint");
-if (run("build", "pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"]) !== 0) fail("build");
-if (run("typecheck", "pnpm", ["exec", "turbo", "run", "typecheck", "--output-logs=errors-only"]) !== 0) {
+if (run("build", "pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"]) !== 0)
+  fail("build");
+if (
+  run("typecheck", "pnpm", ["exec", "turbo", "run", "typecheck", "--output-logs=errors-only"]) !== 0
+) {
   fail("typecheck");
 }
 console.log("\n== test");

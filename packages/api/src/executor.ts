@@ -24,7 +24,10 @@ export interface Executor {
    * actions. Failures of user code are reported as a FAILED completion action, not thrown; a
    * thrown error means the episode could not be run at all and will be retried.
    */
-  executeOrchestrator(request: OrchestratorRequest, options?: ExecuteOptions): Promise<OrchestratorResponse>;
+  executeOrchestrator(
+    request: OrchestratorRequest,
+    options?: ExecuteOptions,
+  ): Promise<OrchestratorResponse>;
 
   /**
    * Runs one activity. A failing activity yields a response with `failureDetails`; a thrown

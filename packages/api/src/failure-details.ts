@@ -1,6 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import type { FailureDetails } from "./errors.js";
-import { type TaskFailureDetails, TaskFailureDetailsSchema } from "./gen/orchestrator_service_pb.js";
+import {
+  type TaskFailureDetails,
+  TaskFailureDetailsSchema,
+} from "./gen/orchestrator_service_pb.js";
 
 /** The wire form of {@link FailureDetails}. */
 export function toWireFailure(details: FailureDetails): TaskFailureDetails {
@@ -8,7 +11,8 @@ export function toWireFailure(details: FailureDetails): TaskFailureDetails {
     errorType: details.errorType,
     errorMessage: details.errorMessage,
     stackTrace: details.stackTrace,
-    innerFailure: details.innerFailure === undefined ? undefined : toWireFailure(details.innerFailure),
+    innerFailure:
+      details.innerFailure === undefined ? undefined : toWireFailure(details.innerFailure),
     isNonRetriable: details.isNonRetriable ?? false,
   });
 }
@@ -19,7 +23,8 @@ export function fromWireFailure(details: TaskFailureDetails): FailureDetails {
     errorType: details.errorType,
     errorMessage: details.errorMessage,
     stackTrace: details.stackTrace,
-    innerFailure: details.innerFailure === undefined ? undefined : fromWireFailure(details.innerFailure),
+    innerFailure:
+      details.innerFailure === undefined ? undefined : fromWireFailure(details.innerFailure),
     isNonRetriable: details.isNonRetriable || undefined,
   };
 }
@@ -31,7 +36,8 @@ export function fromWireFailure(details: TaskFailureDetails): FailureDetails {
 export function failureOf(thrown: unknown, depth = 0): FailureDetails {
   if (thrown instanceof Error) {
     const withDetails = thrown as Error & { failureDetails?: FailureDetails };
-    const cause = depth < 8 && thrown.cause !== undefined ? failureOf(thrown.cause, depth + 1) : undefined;
+    const cause =
+      depth < 8 && thrown.cause !== undefined ? failureOf(thrown.cause, depth + 1) : undefined;
     return {
       errorType: thrown.name || thrown.constructor.name || "Error",
       errorMessage: thrown.message,

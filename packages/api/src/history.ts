@@ -2,10 +2,10 @@ import { create } from "@bufbuild/protobuf";
 import {
   type HistoryEvent,
   HistoryEventSchema,
-  type OrchestrationStatus as WireStatus,
   type ParentInstanceInfo,
   type TaskFailureDetails,
   type TraceContext,
+  type OrchestrationStatus as WireStatus,
 } from "./gen/orchestrator_service_pb.js";
 import { timestampOfMs } from "./time.js";
 
@@ -18,11 +18,7 @@ export type HistoryEventOf<K extends HistoryEventKind> = Extract<
   { case: K }
 >["value"];
 
-function event(
-  eventId: number,
-  atMs: number,
-  eventType: HistoryEvent["eventType"],
-): HistoryEvent {
+function event(eventId: number, atMs: number, eventType: HistoryEvent["eventType"]): HistoryEvent {
   return create(HistoryEventSchema, { eventId, timestamp: timestampOfMs(atMs), eventType });
 }
 
@@ -72,7 +68,12 @@ export function executionCompletedEvent(
 ): HistoryEvent {
   return event(eventId, atMs, {
     case: "executionCompleted",
-    value: { $typeName: "ExecutionCompletedEvent", orchestrationStatus: status, result, failureDetails },
+    value: {
+      $typeName: "ExecutionCompletedEvent",
+      orchestrationStatus: status,
+      result,
+      failureDetails,
+    },
   });
 }
 
@@ -106,12 +107,18 @@ export function executionResumedEvent(atMs: number, reason?: string): HistoryEve
 
 /** An external event delivered to an instance. */
 export function eventRaisedEvent(atMs: number, name: string, input?: string): HistoryEvent {
-  return event(-1, atMs, { case: "eventRaised", value: { $typeName: "EventRaisedEvent", name, input } });
+  return event(-1, atMs, {
+    case: "eventRaised",
+    value: { $typeName: "EventRaisedEvent", name, input },
+  });
 }
 
 /** The start of an episode; its timestamp is the orchestration's deterministic clock. */
 export function orchestratorStartedEvent(atMs: number): HistoryEvent {
-  return event(-1, atMs, { case: "orchestratorStarted", value: { $typeName: "OrchestratorStartedEvent" } });
+  return event(-1, atMs, {
+    case: "orchestratorStarted",
+    value: { $typeName: "OrchestratorStartedEvent" },
+  });
 }
 
 /** The end of an episode. */
@@ -146,7 +153,11 @@ export function taskScheduledEvent(
 }
 
 /** The successful result of activity `taskScheduledId`. */
-export function taskCompletedEvent(atMs: number, taskScheduledId: number, result?: string): HistoryEvent {
+export function taskCompletedEvent(
+  atMs: number,
+  taskScheduledId: number,
+  result?: string,
+): HistoryEvent {
   return event(-1, atMs, {
     case: "taskCompleted",
     value: { $typeName: "TaskCompletedEvent", taskScheduledId, result },
@@ -255,7 +266,9 @@ export function eventTimeMs(e: HistoryEvent): number {
 /** A short human summary of an event, e.g. `taskCompleted#3`, for logs and errors. */
 export function describeEvent(e: HistoryEvent): string {
   const kind = e.eventType.case ?? "unknown";
-  const v = e.eventType.value as { taskScheduledId?: number; timerId?: number; name?: string } | undefined;
+  const v = e.eventType.value as
+    | { taskScheduledId?: number; timerId?: number; name?: string }
+    | undefined;
   if (v?.taskScheduledId !== undefined) return `${kind}#${v.taskScheduledId}`;
   if (v?.timerId !== undefined) return `${kind}#${v.timerId}`;
   if (e.eventId >= 0) return `${kind}#${e.eventId}`;

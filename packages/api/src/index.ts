@@ -1,55 +1,55 @@
-export type { ErrorCode, FailureDetails, DurableTaskErrorOptions } from "./errors.js";
+export type { DurableTaskErrorOptions, ErrorCode, FailureDetails } from "./errors.js";
 export { DurableTaskError, invalidArgument } from "./errors.js";
-export type { Logger, LogFields, LogLevel } from "./logger.js";
-export { silentLogger, levelEnabled, withLogFields } from "./logger.js";
-export type { OrchestrationStatus } from "./status.js";
+export type { ExecuteOptions, Executor } from "./executor.js";
+export { failureOf, fromWireFailure, toWireFailure } from "./failure-details.js";
+export type { ExecutionStartedInit, HistoryEventKind, HistoryEventOf } from "./history.js";
 export {
-  orchestrationStatuses,
-  terminalStatuses,
-  isTerminalStatus,
-  toWireStatus,
-  fromWireStatus,
-  isOrchestrationStatus,
-} from "./status.js";
-export type {
-  OrchestrationMetadata,
-  OrchestrationMetadataJson,
-  FailureDetailsJson,
-} from "./metadata.js";
-export { metadataToJson } from "./metadata.js";
-export { toWireFailure, fromWireFailure, failureOf } from "./failure-details.js";
-export { timestampOfMs, msOfTimestamp, dateOfTimestamp } from "./time.js";
-export type { HistoryEventKind, HistoryEventOf, ExecutionStartedInit } from "./history.js";
-export {
-  executionStartedEvent,
-  executionCompletedEvent,
-  executionTerminatedEvent,
-  executionSuspendedEvent,
-  executionResumedEvent,
+  describeEvent,
   eventRaisedEvent,
-  orchestratorStartedEvent,
-  orchestratorCompletedEvent,
-  taskScheduledEvent,
-  taskCompletedEvent,
-  taskFailedEvent,
-  timerCreatedEvent,
-  timerFiredEvent,
-  subOrchestrationCreatedEvent,
-  subOrchestrationCompletedEvent,
-  subOrchestrationFailedEvent,
   eventSentEvent,
   eventTimeMs,
-  describeEvent,
+  executionCompletedEvent,
+  executionResumedEvent,
+  executionStartedEvent,
+  executionSuspendedEvent,
+  executionTerminatedEvent,
+  orchestratorCompletedEvent,
+  orchestratorStartedEvent,
+  subOrchestrationCompletedEvent,
+  subOrchestrationCreatedEvent,
+  subOrchestrationFailedEvent,
+  taskCompletedEvent,
+  taskFailedEvent,
+  taskScheduledEvent,
+  timerCreatedEvent,
+  timerFiredEvent,
 } from "./history.js";
-export type { Executor, ExecuteOptions } from "./executor.js";
+export type { LogFields, Logger, LogLevel } from "./logger.js";
+export { levelEnabled, silentLogger, withLogFields } from "./logger.js";
+export type {
+  FailureDetailsJson,
+  OrchestrationMetadata,
+  OrchestrationMetadataJson,
+} from "./metadata.js";
+export { metadataToJson } from "./metadata.js";
+export type { OrchestrationStatus } from "./status.js";
 export {
-  maxInstanceIdLength,
-  maxNameLength,
+  fromWireStatus,
+  isOrchestrationStatus,
+  isTerminalStatus,
+  orchestrationStatuses,
+  terminalStatuses,
+  toWireStatus,
+} from "./status.js";
+export { dateOfTimestamp, msOfTimestamp, timestampOfMs } from "./time.js";
+export {
+  assertDate,
   assertInstanceId,
   assertName,
   assertNonNegativeMs,
-  assertDate,
-  serializePayload,
-  deserializePayload,
   describe,
+  deserializePayload,
+  maxInstanceIdLength,
+  maxNameLength,
+  serializePayload,
 } from "./validation.js";

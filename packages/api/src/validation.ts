@@ -36,7 +36,10 @@ export function assertName(
 /** Throws `InvalidArgument` unless `value` is a finite number ≥ 0 (or undefined when optional). */
 export function assertNonNegativeMs(value: unknown, field: string): asserts value is number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(field, `must be a finite number of milliseconds ≥ 0, got ${describe(value)}`);
+    throw invalidArgument(
+      field,
+      `must be a finite number of milliseconds ≥ 0, got ${describe(value)}`,
+    );
   }
 }
 

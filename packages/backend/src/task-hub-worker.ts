@@ -1,4 +1,11 @@
-import { DurableTaskError, type Executor, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
+import {
+  assertNonNegativeMs,
+  DurableTaskError,
+  type Executor,
+  invalidArgument,
+  type Logger,
+  silentLogger,
+} from "@durabletask/api";
 import { createActivityWorkSource } from "./activity-worker.js";
 import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
 import { createOrchestrationWorkSource } from "./orchestration-worker.js";
@@ -19,6 +26,11 @@ export interface TaskHubWorkerOptions {
    * at once; polling only finds work that other processes sharing the store created.
    */
   readonly maxPollIntervalMs?: number | undefined;
+  /**
+   * How long {@link TaskHubWorker.stop} lets in-flight work finish before it fires the
+   * activities' `AbortSignal` and gives unfinished work back for a later run; default 30 s.
+   */
+  readonly drainTimeoutMs?: number | undefined;
   /** Stop the backend after draining in {@link TaskHubWorker.stop}; default true. */
   readonly stopBackendOnStop?: boolean | undefined;
 }
@@ -28,16 +40,17 @@ export interface TaskHubWorker {
   /** Starts the backend (creating the task hub if needed) and both workers. */
   start(): Promise<void>;
   /**
-   * Stops fetching work, signals in-flight activities to stop (their `AbortSignal` fires), waits
-   * for in-flight work to finish and commit, then stops the backend (unless
-   * `stopBackendOnStop: false`). Idempotent.
+   * Stops fetching work and waits for in-flight work to finish and commit. Activities still
+   * running after `drainTimeoutMs` see their `AbortSignal` fire and are given back to run again
+   * later. Then stops the backend (unless `stopBackendOnStop: false`). Idempotent.
    */
   stop(): Promise<void>;
 }
 
 function positiveInteger(value: number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalidArgument(field, `must be an integer ≥ 1, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw invalidArgument(field, `must be an integer ≥ 1, got ${value}`);
   return value;
 }
 
@@ -52,27 +65,41 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
   const { backend, executor } = options;
   const logger = options.logger ?? silentLogger;
   const maxPollIntervalMs = positiveInteger(options.maxPollIntervalMs, "maxPollIntervalMs", 1000);
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
     createOrchestrationWorkSource({ backend, executor, logger }),
     {
       name: "orchestration-worker",
       logger,
-      maxConcurrent: positiveInteger(options.maxConcurrentOrchestrations, "maxConcurrentOrchestrations", 100),
+      maxConcurrent: positiveInteger(
+        options.maxConcurrentOrchestrations,
+        "maxConcurrentOrchestrations",
+        100,
+      ),
       maxPollIntervalMs,
     },
   );
-  const activities = new WorkDispatcher<ActivityWorkItem>(createActivityWorkSource({ backend, executor, logger }), {
-    name: "activity-worker",
-    logger,
-    maxConcurrent: positiveInteger(options.maxConcurrentActivities, "maxConcurrentActivities", 100),
-    maxPollIntervalMs,
-  });
+  const activities = new WorkDispatcher<ActivityWorkItem>(
+    createActivityWorkSource({ backend, executor, logger }),
+    {
+      name: "activity-worker",
+      logger,
+      maxConcurrent: positiveInteger(
+        options.maxConcurrentActivities,
+        "maxConcurrentActivities",
+        100,
+      ),
+      maxPollIntervalMs,
+    },
+  );
   let unsubscribe: (() => void) | undefined;
   let state: "new" | "started" | "stopped" = "new";
   return {
     async start() {
       if (state === "started") return;
-      if (state === "stopped") throw new DurableTaskError("InvalidArgument", "worker: cannot restart a stopped worker");
+      if (state === "stopped")
+        throw new DurableTaskError("InvalidArgument", "worker: cannot restart a stopped worker");
       await backend.start();
       unsubscribe = backend.subscribe({
         onWork: (kind, visibleAtMs) =>
@@ -87,7 +114,8 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
       if (state !== "started") return;
       state = "stopped";
       logger.info("worker stopping: draining in-flight work");
-      await Promise.all([orchestrations.stop(), activities.stop({ abortInFlight: true })]);
+      const abortAfterMs = drainTimeoutMs;
+      await Promise.all([orchestrations.stop({ abortAfterMs }), activities.stop({ abortAfterMs })]);
       unsubscribe?.();
       if (options.stopBackendOnStop ?? true) await backend.stop();
       logger.info("worker stopped");

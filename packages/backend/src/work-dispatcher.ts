@@ -77,15 +77,25 @@ export class WorkDispatcher<T> {
   }
 
   /**
-   * Stops fetching, aborts the signals of in-flight items if `abortInFlight`, and waits for them
-   * to finish. Idempotent.
+   * Stops fetching and waits for in-flight items to finish. Items still running after
+   * `abortAfterMs` (default: never) have their `AbortSignal` fired, then are awaited too.
+   * Idempotent.
    */
-  async stop(options: { abortInFlight?: boolean } = {}): Promise<void> {
+  async stop(options: { abortAfterMs?: number } = {}): Promise<void> {
     this.running = false;
     this.wake?.();
     await this.loop;
-    if (options.abortInFlight) for (const c of this.controllers) c.abort(new Error("worker stopping"));
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    const timer =
+      options.abortAfterMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            for (const c of this.controllers) c.abort(new Error(`${this.options.name} stopping`));
+          }, options.abortAfterMs);
+    try {
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async run(): Promise<void> {
@@ -105,7 +115,9 @@ export class WorkDispatcher<T> {
       this.pending = false;
       const items = await this.fetch(free);
       if (!this.running) {
-        await Promise.all(items.map((item) => this.source.abandon(item, new Error("worker stopping"))));
+        await Promise.all(
+          items.map((item) => this.source.abandon(item, new Error("worker stopping"))),
+        );
         break;
       }
       for (const item of items) this.dispatch(item);
@@ -160,9 +172,12 @@ export class WorkDispatcher<T> {
     try {
       await this.source.process(item, signal);
     } catch (error) {
-      this.options.logger.warn(`${this.options.name}: failed to process ${this.source.describe(item)}`, {
-        error,
-      });
+      this.options.logger.warn(
+        `${this.options.name}: failed to process ${this.source.describe(item)}`,
+        {
+          error,
+        },
+      );
       await this.source.abandon(item, error);
     }
   }
@@ -176,9 +191,12 @@ export class WorkDispatcher<T> {
       const delayMs = Math.max(50, (expiresAtMs - Date.now()) / 2);
       timer = setTimeout(() => {
         renew.call(this.source, item).then(schedule, (error: unknown) => {
-          this.options.logger.warn(`${this.options.name}: lost the lease of ${this.source.describe(item)}`, {
-            error,
-          });
+          this.options.logger.warn(
+            `${this.options.name}: lost the lease of ${this.source.describe(item)}`,
+            {
+              error,
+            },
+          );
           controller.abort(error);
         });
       }, delayMs);

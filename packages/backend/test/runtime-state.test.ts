@@ -9,8 +9,8 @@ import {
 import {
   type OrchestratorAction,
   OrchestratorActionSchema,
-  OrchestrationStatus as WireStatus,
   ParentInstanceInfoSchema,
+  OrchestrationStatus as WireStatus,
 } from "@durabletask/api/proto";
 import { describe, expect, it } from "vitest";
 import { applyActions, OrchestrationRuntimeState } from "../src/index.js";
@@ -36,14 +36,23 @@ function started(parent = false) {
   );
 }
 
-function action(id: number, value: OrchestratorAction["orchestratorActionType"]): OrchestratorAction {
+function action(
+  id: number,
+  value: OrchestratorAction["orchestratorActionType"],
+): OrchestratorAction {
   return create(OrchestratorActionSchema, { id, orchestratorActionType: value });
 }
 
 function complete(id: number, status: WireStatus, result?: string): OrchestratorAction {
   return action(id, {
     case: "completeOrchestration",
-    value: { $typeName: "CompleteOrchestrationAction", orchestrationStatus: status, result, carryoverEvents: [], tags: {} },
+    value: {
+      $typeName: "CompleteOrchestrationAction",
+      orchestrationStatus: status,
+      result,
+      carryoverEvents: [],
+      tags: {},
+    },
   });
 }
 
@@ -55,7 +64,11 @@ describe("OrchestrationRuntimeState", () => {
     state.addEvent(started());
     expect(state.runtimeStatus).toBe("RUNNING");
     expect(state.name).toBe("Orch");
-    expect(state.instanceUpdate(t0 + 5)).toMatchObject({ createdAtMs: t0, input: '"in"', executionId: "exec-1" });
+    expect(state.instanceUpdate(t0 + 5)).toMatchObject({
+      createdAtMs: t0,
+      input: '"in"',
+      executionId: "exec-1",
+    });
   });
 
   it("records completion status, output and completed time", () => {
@@ -63,7 +76,11 @@ describe("OrchestrationRuntimeState", () => {
     applyActions(state, [complete(0, WireStatus.COMPLETED, '"done"')], t0 + 10);
     expect(state.runtimeStatus).toBe("COMPLETED");
     const update = state.instanceUpdate(t0 + 10);
-    expect(update).toMatchObject({ output: '"done"', completedAtMs: t0 + 10, runtimeStatus: "COMPLETED" });
+    expect(update).toMatchObject({
+      output: '"done"',
+      completedAtMs: t0 + 10,
+      runtimeStatus: "COMPLETED",
+    });
     expect(update.input).toBeUndefined();
   });
 
@@ -89,9 +106,19 @@ describe("OrchestrationRuntimeState", () => {
 
   it("turns a CreateTimer action into a TimerCreated event and a pending TimerFired", () => {
     const state = new OrchestrationRuntimeState("abc", [started()]);
-    const fireAt = { $typeName: "google.protobuf.Timestamp" as const, seconds: BigInt((t0 + 1000) / 1000), nanos: 0 };
-    applyActions(state, [action(3, { case: "createTimer", value: { $typeName: "CreateTimerAction", fireAt } })], t0);
-    expect(state.newEvents.map((e) => [e.eventType.case, e.eventId])).toEqual([["timerCreated", 3]]);
+    const fireAt = {
+      $typeName: "google.protobuf.Timestamp" as const,
+      seconds: BigInt((t0 + 1000) / 1000),
+      nanos: 0,
+    };
+    applyActions(
+      state,
+      [action(3, { case: "createTimer", value: { $typeName: "CreateTimerAction", fireAt } })],
+      t0,
+    );
+    expect(state.newEvents.map((e) => [e.eventType.case, e.eventId])).toEqual([
+      ["timerCreated", 3],
+    ]);
     expect(state.timers).toHaveLength(1);
     expect(state.timers[0]?.fireAtMs).toBe(t0 + 1000);
     expect(state.timers[0]?.event.eventType.value).toMatchObject({ timerId: 3 });
@@ -99,44 +126,90 @@ describe("OrchestrationRuntimeState", () => {
 
   it("turns a ScheduleTask action into TaskScheduled history and a pending activity", () => {
     const state = new OrchestrationRuntimeState("abc", [started()]);
-    const traceContext = { $typeName: "TraceContext" as const, traceParent: "00-abc-def-01", spanID: "" };
+    const traceContext = {
+      $typeName: "TraceContext" as const,
+      traceParent: "00-abc-def-01",
+      spanID: "",
+    };
     applyActions(
       state,
       [
         action(0, {
           case: "scheduleTask",
-          value: { $typeName: "ScheduleTaskAction", name: "Act", input: "1", tags: {}, parentTraceContext: traceContext },
+          value: {
+            $typeName: "ScheduleTaskAction",
+            name: "Act",
+            input: "1",
+            tags: {},
+            parentTraceContext: traceContext,
+          },
         }),
       ],
       t0,
     );
     expect(state.activities).toHaveLength(1);
     expect(state.activities[0]?.eventId).toBe(0);
-    expect(state.activities[0]?.eventType.value).toMatchObject({ name: "Act", input: "1", parentTraceContext: { traceParent: "00-abc-def-01" } });
+    expect(state.activities[0]?.eventType.value).toMatchObject({
+      name: "Act",
+      input: "1",
+      parentTraceContext: { traceParent: "00-abc-def-01" },
+    });
   });
 
   it("creates a sub-orchestration with parent info, a new execution id and a default child id", () => {
     const state = new OrchestrationRuntimeState("abc", [started()]);
     applyActions(
       state,
-      [action(5, { case: "createSubOrchestration", value: { $typeName: "CreateSubOrchestrationAction", instanceId: "", name: "Child", input: "2", tags: {} } })],
+      [
+        action(5, {
+          case: "createSubOrchestration",
+          value: {
+            $typeName: "CreateSubOrchestrationAction",
+            instanceId: "",
+            name: "Child",
+            input: "2",
+            tags: {},
+          },
+        }),
+      ],
       t0,
     );
-    expect(state.newEvents[0]?.eventType.value).toMatchObject({ instanceId: "abc:0005", name: "Child" });
+    expect(state.newEvents[0]?.eventType.value).toMatchObject({
+      instanceId: "abc:0005",
+      name: "Child",
+    });
     const start = state.subOrchestrations[0]?.startEvent.eventType;
     expect(start?.case).toBe("executionStarted");
-    const value = start?.value as { orchestrationInstance?: { instanceId: string; executionId?: string }; parentInstance?: { taskScheduledId: number; orchestrationInstance?: { instanceId: string } } };
+    const value = start?.value as {
+      orchestrationInstance?: { instanceId: string; executionId?: string };
+      parentInstance?: { taskScheduledId: number; orchestrationInstance?: { instanceId: string } };
+    };
     expect(value.orchestrationInstance?.instanceId).toBe("abc:0005");
     expect(value.orchestrationInstance?.executionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(value.parentInstance).toMatchObject({ taskScheduledId: 5, orchestrationInstance: { instanceId: "abc" } });
-    expect(state.subOrchestrations[0]?.conflictEvent.eventType.case).toBe("subOrchestrationInstanceFailed");
+    expect(value.parentInstance).toMatchObject({
+      taskScheduledId: 5,
+      orchestrationInstance: { instanceId: "abc" },
+    });
+    expect(state.subOrchestrations[0]?.conflictEvent.eventType.case).toBe(
+      "subOrchestrationInstanceFailed",
+    );
   });
 
   it("records a sent event in history and queues it to the target", () => {
     const state = new OrchestrationRuntimeState("abc", [started()]);
     applyActions(
       state,
-      [action(1, { case: "sendEvent", value: { $typeName: "SendEventAction", instance: { $typeName: "OrchestrationInstance", instanceId: "other" }, name: "ping", data: "1" } })],
+      [
+        action(1, {
+          case: "sendEvent",
+          value: {
+            $typeName: "SendEventAction",
+            instance: { $typeName: "OrchestrationInstance", instanceId: "other" },
+            name: "ping",
+            data: "1",
+          },
+        }),
+      ],
       t0,
     );
     expect(state.newEvents[0]?.eventType.case).toBe("eventSent");
@@ -149,7 +222,10 @@ describe("OrchestrationRuntimeState", () => {
     const outcome = applyActions(
       state,
       [
-        action(0, { case: "scheduleTask", value: { $typeName: "ScheduleTaskAction", name: "Lost", tags: {} } }),
+        action(0, {
+          case: "scheduleTask",
+          value: { $typeName: "ScheduleTaskAction", name: "Lost", tags: {} },
+        }),
         complete(1, WireStatus.CONTINUED_AS_NEW, "5"),
       ],
       t0,
@@ -164,7 +240,9 @@ describe("OrchestrationRuntimeState", () => {
     applyActions(state, [complete(0, WireStatus.COMPLETED)], t0);
     applyActions(state, [complete(1, WireStatus.FAILED)], t0);
     expect(state.runtimeStatus).toBe("COMPLETED");
-    expect(state.newEvents.filter((e) => e.eventType.case === "executionCompleted")).toHaveLength(1);
+    expect(state.newEvents.filter((e) => e.eventType.case === "executionCompleted")).toHaveLength(
+      1,
+    );
   });
 
   it("reports completion before suspension (terminated while suspended is TERMINATED)", () => {
@@ -179,7 +257,15 @@ describe("OrchestrationRuntimeState", () => {
     const created = (id: number) =>
       create(OrchestratorActionSchema, {
         id,
-        orchestratorActionType: { case: "createSubOrchestration", value: { $typeName: "CreateSubOrchestrationAction", instanceId: "kid", name: "K", tags: {} } },
+        orchestratorActionType: {
+          case: "createSubOrchestration",
+          value: {
+            $typeName: "CreateSubOrchestrationAction",
+            instanceId: "kid",
+            name: "K",
+            tags: {},
+          },
+        },
       });
     const state = new OrchestrationRuntimeState("abc", [started()]);
     applyActions(state, [created(0), created(2)], t0);

@@ -120,7 +120,7 @@ describe("WorkDispatcher", () => {
     };
     d.start();
     while (aborted.length < 1) await sleep(5);
-    await d.stop({ abortInFlight: true });
+    await d.stop({ abortAfterMs: 0 });
     expect(aborted).toEqual(["leased"]);
   });
 });

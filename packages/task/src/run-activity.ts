@@ -30,35 +30,45 @@ export async function runActivity(
   request: ActivityRequest,
   signal: AbortSignal,
 ): Promise<ActivityResponse> {
-  const instanceId = request.orchestrationInstance?.instanceId ?? "";
-  const respond = (fields: { result?: string; failure?: FailureDetails }) =>
-    create(ActivityResponseSchema, {
-      instanceId,
-      taskId: request.taskId,
-      result: fields.result,
-      failureDetails: fields.failure === undefined ? undefined : toWireFailure(fields.failure),
-    });
   const activity = registry.getActivity(request.name);
   if (activity === undefined) {
     const errorMessage = `No activity named '${request.name}' is registered`;
-    return respond({ failure: { errorType: "ActivityNotRegistered", errorMessage } });
+    return respond(request, { failure: { errorType: "ActivityNotRegistered", errorMessage } });
   }
+  if (signal.aborted) throw abortedError(signal);
+  const instanceId = request.orchestrationInstance?.instanceId ?? "";
   const ctx: ActivityContext = { instanceId, taskId: request.taskId, name: request.name, signal };
   const outcome = await untilAborted(invoke(activity, ctx, request.input), signal);
-  if (!outcome.ok) return respond({ failure: failureOf(outcome.error) });
+  if (!outcome.ok) return respond(request, { failure: failureOf(outcome.error) });
   try {
-    return respond({ result: serializePayload(outcome.value, "result") });
+    return respond(request, { result: serializePayload(outcome.value, "result") });
   } catch (err) {
-    return respond({ failure: failureOf(err) });
+    return respond(request, { failure: failureOf(err) });
   }
 }
 
-async function invoke(activity: Activity, ctx: ActivityContext, input: string | undefined) {
+function respond(
+  request: ActivityRequest,
+  outcome: { readonly result?: string | undefined; readonly failure?: FailureDetails },
+): ActivityResponse {
+  return create(ActivityResponseSchema, {
+    instanceId: request.orchestrationInstance?.instanceId ?? "",
+    taskId: request.taskId,
+    result: outcome.result,
+    failureDetails: outcome.failure === undefined ? undefined : toWireFailure(outcome.failure),
+  });
+}
+
+async function invoke(
+  activity: Activity,
+  ctx: ActivityContext,
+  input: string | undefined,
+): Promise<TaskOutcome<unknown>> {
   try {
     const value: unknown = await activity(ctx, deserializePayload(input, "input"));
-    return { ok: true, value } as const;
+    return { ok: true, value };
   } catch (error) {
-    return { ok: false, error } as const;
+    return { ok: false, error };
   }
 }
 
@@ -70,16 +80,16 @@ async function untilAborted<T>(
 ): Promise<TaskOutcome<T>> {
   let onAbort: () => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () =>
-      reject(
-        new DurableTaskError("Aborted", "the activity call was aborted", { cause: signal.reason }),
-      );
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    onAbort = () => reject(abortedError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
   });
   try {
     return await Promise.race([work, aborted]);
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
+}
+
+function abortedError(signal: AbortSignal): DurableTaskError {
+  return new DurableTaskError("Aborted", "the activity call was aborted", { cause: signal.reason });
 }

@@ -17,7 +17,10 @@ describe("external events", () => {
   });
 
   it("receives an event raised after the wait started", async () => {
-    const response = await run(approve, begin(), [startedAt(5), eventRaisedEvent(t0 + 5, "Approve", '"yes"')]);
+    const response = await run(approve, begin(), [
+      startedAt(5),
+      eventRaisedEvent(t0 + 5, "Approve", '"yes"'),
+    ]);
     expect(actionsOf(response)).toEqual([
       { id: 0, kind: "completeOrchestration", status: "COMPLETED", result: '"yes"' },
     ]);
@@ -36,7 +39,10 @@ describe("external events", () => {
   });
 
   it("matches names case-insensitively", async () => {
-    const response = await run(approve, begin(), [startedAt(5), eventRaisedEvent(t0 + 5, "aPPROVE", '"ok"')]);
+    const response = await run(approve, begin(), [
+      startedAt(5),
+      eventRaisedEvent(t0 + 5, "aPPROVE", '"ok"'),
+    ]);
     expect(completionOf(response)).toMatchObject({ status: "COMPLETED", result: '"ok"' });
   });
 
@@ -48,7 +54,11 @@ describe("external events", () => {
         return Promise.all([first, second]);
       },
       begin(),
-      [startedAt(5), eventRaisedEvent(t0 + 5, "step", '"a"'), eventRaisedEvent(t0 + 6, "STEP", '"b"')],
+      [
+        startedAt(5),
+        eventRaisedEvent(t0 + 5, "step", '"a"'),
+        eventRaisedEvent(t0 + 6, "STEP", '"b"'),
+      ],
     );
     expect(completionOf(response)).toMatchObject({ status: "COMPLETED", result: '["a","b"]' });
   });
@@ -98,7 +108,9 @@ describe("external events", () => {
     expect(completionOf(response)).toMatchObject({
       id: 1,
       status: "COMPLETED",
-      result: JSON.stringify("canceled: Timed out after 30000 ms waiting for external event 'Approve'"),
+      result: JSON.stringify(
+        "canceled: Timed out after 30000 ms waiting for external event 'Approve'",
+      ),
     });
   });
 
@@ -134,7 +146,12 @@ describe("external events", () => {
       begin(),
     );
     expect(actionsOf(response)).toEqual([
-      { id: 0, kind: "completeOrchestration", status: "COMPLETED", result: '[true,"TaskCanceled"]' },
+      {
+        id: 0,
+        kind: "completeOrchestration",
+        status: "COMPLETED",
+        result: '[true,"TaskCanceled"]',
+      },
     ]);
   });
 

@@ -9,8 +9,8 @@ import {
   type HistoryEvent,
   OrchestrationStatus,
   type OrchestratorAction,
-  type OrchestratorResponse,
   OrchestratorRequestSchema,
+  type OrchestratorResponse,
   ParentInstanceInfoSchema,
   TaskFailureDetailsSchema,
 } from "@durabletask/api/proto";
@@ -122,7 +122,10 @@ export function summarize(a: OrchestratorAction): Record<string, unknown> {
 }
 
 function completionFields(
-  c: Extract<OrchestratorAction["orchestratorActionType"], { case: "completeOrchestration" }>["value"],
+  c: Extract<
+    OrchestratorAction["orchestratorActionType"],
+    { case: "completeOrchestration" }
+  >["value"],
 ): Record<string, unknown> {
   return {
     status: OrchestrationStatus[c.orchestrationStatus],
@@ -166,14 +169,18 @@ export async function captureContext(): Promise<OrchestrationContext> {
   return captured;
 }
 
-/** Asserts that `fn` throws `InvalidArgument` whose message starts with `field`. */
-export function expectInvalid(fn: () => unknown, field: string): void {
+/** Asserts that `fn` throws `InvalidArgument` whose message starts with `field`; returns it. */
+export function expectInvalid(fn: () => unknown, field: string): DurableTaskError {
   let thrown: unknown;
   try {
     fn();
   } catch (err) {
     thrown = err;
   }
-  expect(DurableTaskError.is(thrown, "InvalidArgument"), `expected InvalidArgument, got ${String(thrown)}`).toBe(true);
+  expect(
+    DurableTaskError.is(thrown, "InvalidArgument"),
+    `expected InvalidArgument, got ${String(thrown)}`,
+  ).toBe(true);
   expect((thrown as Error).message.startsWith(`${field}:`), (thrown as Error).message).toBe(true);
+  return thrown as DurableTaskError;
 }

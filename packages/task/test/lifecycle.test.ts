@@ -98,14 +98,20 @@ describe("continueAsNew", () => {
         ctx.sendEvent("other", "ping");
         return counter(ctx, n);
       },
-      [...begin("orch", 7), eventSentEvent(0, t0, "other", "ping"), taskScheduledEvent(1, t0, "work", "7")],
+      [
+        ...begin("orch", 7),
+        eventSentEvent(0, t0, "other", "ping"),
+        taskScheduledEvent(1, t0, "work", "7"),
+      ],
       [startedAt(1), eventRaisedEvent(t0 + 1, "unused", '"x"'), taskCompletedEvent(t0 + 1, 1)],
     );
     expect(actionsOf(response)).toEqual([
       { id: 2, kind: "completeOrchestration", status: "CONTINUED_AS_NEW", result: "8" },
     ]);
     const complete = response.actions[0]?.orchestratorActionType;
-    expect(complete?.case === "completeOrchestration" && complete.value.carryoverEvents).toEqual([]);
+    expect(complete?.case === "completeOrchestration" && complete.value.carryoverEvents).toEqual(
+      [],
+    );
   });
 
   it("carries unconsumed external events over when asked to", async () => {

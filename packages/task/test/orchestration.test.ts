@@ -6,7 +6,7 @@ import {
   timerFiredEvent,
 } from "@durabletask/api";
 import { describe, expect, it } from "vitest";
-import type { OrchestrationContext } from "../src/index.js";
+import type { ActivityContext, OrchestrationContext, Task } from "../src/index.js";
 import { actionsOf, begin, completionOf, run, startedAt, t0 } from "./history.js";
 
 async function sequence(ctx: OrchestrationContext, input: string): Promise<string[]> {
@@ -20,7 +20,9 @@ describe("orchestration replay", () => {
   it("schedules the first activity in the first episode", async () => {
     const response = await run(sequence, [], begin("orch", "x"));
     expect(response.instanceId).toBe("abc");
-    expect(actionsOf(response)).toEqual([{ id: 0, kind: "scheduleTask", name: "hello", input: "x-1" }]);
+    expect(actionsOf(response)).toEqual([
+      { id: 0, kind: "scheduleTask", name: "hello", input: "x-1" },
+    ]);
   });
 
   it("replays a 3-activity sequence to completion", async () => {
@@ -36,7 +38,10 @@ describe("orchestration replay", () => {
       taskCompletedEvent(t0 + 2, 1, '"B"'),
       taskScheduledEvent(2, t0 + 2, "hello", '"x-3"'),
     ];
-    const response = await run(sequence, past, [startedAt(3), taskCompletedEvent(t0 + 3, 2, '"C"')]);
+    const response = await run(sequence, past, [
+      startedAt(3),
+      taskCompletedEvent(t0 + 3, 2, '"C"'),
+    ]);
     expect(actionsOf(response)).toEqual([
       { id: 3, kind: "completeOrchestration", status: "COMPLETED", result: '["A","B","C"]' },
     ]);
@@ -44,8 +49,13 @@ describe("orchestration replay", () => {
 
   it("emits only the next activity mid-sequence", async () => {
     const past = [...begin("orch", "x"), taskScheduledEvent(0, t0, "hello", '"x-1"')];
-    const response = await run(sequence, past, [startedAt(1), taskCompletedEvent(t0 + 1, 0, '"A"')]);
-    expect(actionsOf(response)).toEqual([{ id: 1, kind: "scheduleTask", name: "hello", input: "x-2" }]);
+    const response = await run(sequence, past, [
+      startedAt(1),
+      taskCompletedEvent(t0 + 1, 0, '"A"'),
+    ]);
+    expect(actionsOf(response)).toEqual([
+      { id: 1, kind: "scheduleTask", name: "hello", input: "x-2" },
+    ]);
   });
 
   it("completes with no result when the orchestrator returns undefined", async () => {
@@ -56,7 +66,11 @@ describe("orchestration replay", () => {
   });
 
   it("passes the JSON input and accepts synchronous orchestrators", async () => {
-    const response = await run((_ctx, input: { n: number }) => input.n * 2, [], begin("orch", { n: 21 }));
+    const response = await run(
+      (_ctx, input: { n: number }) => input.n * 2,
+      [],
+      begin("orch", { n: 21 }),
+    );
     expect(completionOf(response)).toMatchObject({ status: "COMPLETED", result: "42" });
   });
 
@@ -73,10 +87,34 @@ describe("orchestration replay", () => {
   });
 });
 
+describe("typing", () => {
+  it("infers input and output types from function references", async () => {
+    async function double(_ctx: ActivityContext, n: number): Promise<number> {
+      return n * 2;
+    }
+    const orchestrator = async (ctx: OrchestrationContext) => {
+      const typed: Task<number> = ctx.callActivity(double, 21);
+      // @ts-expect-error the input must match the activity's parameter
+      ctx.callActivity(double, "21");
+      const byName: Task<string> = ctx.callActivity<string>("double", 1);
+      return [typed.isComplete, byName.isComplete];
+    };
+    const response = await run(orchestrator, [], begin());
+    expect(actionsOf(response).map((a) => a.name)).toEqual([
+      "double",
+      "double",
+      "double",
+      undefined,
+    ]);
+  });
+});
+
 describe("fan-out", () => {
   const tenCalls = (ctx: OrchestrationContext) =>
     Array.from({ length: 10 }, (_, i) => ctx.callActivity<number>("square", i));
-  const scheduled = Array.from({ length: 10 }, (_, i) => taskScheduledEvent(i, t0, "square", `${i}`));
+  const scheduled = Array.from({ length: 10 }, (_, i) =>
+    taskScheduledEvent(i, t0, "square", `${i}`),
+  );
   // Completions arrive in reverse order; results must still follow the call order.
   const completed = Array.from({ length: 10 }, (_, k) => 9 - k).map((i) =>
     taskCompletedEvent(t0 + 1, i, `${i * i}`),
@@ -123,7 +161,11 @@ describe("races follow history order", () => {
     taskScheduledEvent(1, t0, "fast"),
   ];
   // The task created second completes first in history.
-  const next = [startedAt(1), taskCompletedEvent(t0 + 1, 1, '"fast"'), taskCompletedEvent(t0 + 1, 0, '"slow"')];
+  const next = [
+    startedAt(1),
+    taskCompletedEvent(t0 + 1, 1, '"fast"'),
+    taskCompletedEvent(t0 + 1, 0, '"slow"'),
+  ];
 
   it("Promise.race picks the task that completed first in history", async () => {
     const response = await run(
@@ -132,6 +174,24 @@ describe("races follow history order", () => {
       next,
     );
     expect(completionOf(response)).toMatchObject({ id: 2, status: "COMPLETED", result: '"fast"' });
+  });
+
+  it("Promise.race follows history even when the winner's continuation chain is longer", async () => {
+    const response = await run(
+      async (ctx) => {
+        const slow = ctx.callActivity<string>("slow");
+        const fast = (async () => {
+          const value = await ctx.callActivity<string>("fast");
+          await null;
+          await null;
+          return `${value} (after more awaits)`;
+        })();
+        return Promise.race([slow, fast]);
+      },
+      history,
+      next,
+    );
+    expect(completionOf(response)).toMatchObject({ result: '"fast (after more awaits)"' });
   });
 
   it("ctx.whenAny yields the index of the first task to complete in history", async () => {

@@ -19,7 +19,9 @@ function callFlaky(retry: RetryPolicy) {
     try {
       return await ctx.callActivity("flaky", undefined, { retry });
     } catch (err) {
-      return DurableTaskError.is(err, "TaskFailed") ? `gave up: ${err.failureDetails?.errorMessage}` : "?";
+      return DurableTaskError.is(err, "TaskFailed")
+        ? `gave up: ${err.failureDetails?.errorMessage}`
+        : "?";
     }
   };
 }
@@ -53,13 +55,25 @@ describe("retry policies", () => {
     ];
     const afterSecondFailure = await run(callFlaky(policy), past, []);
     // Failure at t0+12: delay 10 × 2^(2-1) = 20 ms.
-    expect(actionsOf(afterSecondFailure)).toEqual([{ id: 3, kind: "createTimer", fireAtMs: t0 + 32 }]);
+    expect(actionsOf(afterSecondFailure)).toEqual([
+      { id: 3, kind: "createTimer", fireAtMs: t0 + 32 },
+    ]);
 
-    const more = [timerCreatedEvent(3, t0 + 12, t0 + 32), startedAt(32), timerFiredEvent(t0 + 32, 3, t0 + 32)];
+    const more = [
+      timerCreatedEvent(3, t0 + 12, t0 + 32),
+      startedAt(32),
+      timerFiredEvent(t0 + 32, 3, t0 + 32),
+    ];
     const thirdCall = await run(callFlaky(policy), [...past, ...more], []);
-    expect(actionsOf(thirdCall)).toEqual([{ id: 4, kind: "scheduleTask", name: "flaky", input: undefined }]);
+    expect(actionsOf(thirdCall)).toEqual([
+      { id: 4, kind: "scheduleTask", name: "flaky", input: undefined },
+    ]);
 
-    const exhausted = await run(callFlaky(policy), [...past, ...more, ...failedAttempt(4, t0 + 32)], []);
+    const exhausted = await run(
+      callFlaky(policy),
+      [...past, ...more, ...failedAttempt(4, t0 + 32)],
+      [],
+    );
     expect(actionsOf(exhausted)).toEqual([
       { id: 5, kind: "completeOrchestration", status: "COMPLETED", result: '"gave up: boom 4"' },
     ]);
@@ -74,12 +88,20 @@ describe("retry policies", () => {
       timerFiredEvent(t0 + 11, 1, t0 + 11),
       taskScheduledEvent(2, t0 + 11, "flaky"),
     ];
-    const response = await run(callFlaky(policy), past, [startedAt(12), taskCompletedEvent(t0 + 12, 2, '"ok"')]);
+    const response = await run(callFlaky(policy), past, [
+      startedAt(12),
+      taskCompletedEvent(t0 + 12, 2, '"ok"'),
+    ]);
     expect(completionOf(response)).toMatchObject({ id: 3, status: "COMPLETED", result: '"ok"' });
   });
 
   it("caps the delay at maxRetryIntervalMs", async () => {
-    const capped = { ...policy, firstRetryIntervalMs: 1_000, backoffCoefficient: 10, maxRetryIntervalMs: 5_000 };
+    const capped = {
+      ...policy,
+      firstRetryIntervalMs: 1_000,
+      backoffCoefficient: 10,
+      maxRetryIntervalMs: 5_000,
+    };
     const past = [
       ...begin(),
       ...failedAttempt(0, t0),
@@ -89,7 +111,9 @@ describe("retry policies", () => {
       ...failedAttempt(2, t0 + 1_001),
     ];
     const response = await run(callFlaky(capped), past, []);
-    expect(actionsOf(response)).toEqual([{ id: 3, kind: "createTimer", fireAtMs: t0 + 1_002 + 5_000 }]);
+    expect(actionsOf(response)).toEqual([
+      { id: 3, kind: "createTimer", fireAtMs: t0 + 1_002 + 5_000 },
+    ]);
   });
 
   it("stops retrying once retryTimeoutMs has passed on the orchestration clock", async () => {
@@ -135,7 +159,9 @@ describe("retry policies", () => {
 
   it("re-creates a sub-orchestration with the same child instance id", async () => {
     const orchestrator = async (ctx: OrchestrationContext) =>
-      ctx.callSubOrchestrator("child", "in", { retry: { maxAttempts: 2, firstRetryIntervalMs: 100 } });
+      ctx.callSubOrchestrator("child", "in", {
+        retry: { maxAttempts: 2, firstRetryIntervalMs: 100 },
+      });
     const past = [
       ...begin(),
       subOrchestrationCreatedEvent(0, t0, { instanceId: "abc:0000", name: "child", input: '"in"' }),
