@@ -1,6 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { type Executor, type Logger, taskCompletedEvent, taskFailedEvent } from "@durabletask/api";
-import { ActivityRequestSchema, type ActivityResponse, type HistoryEvent } from "@durabletask/api/proto";
+import {
+  ActivityRequestSchema,
+  type ActivityResponse,
+  type HistoryEvent,
+} from "@durabletask/api/proto";
 import type { ActivityWorkItem, Backend } from "./backend.js";
 import { abandonDelayMs } from "./orchestration-worker.js";
 import type { WorkSource } from "./work-dispatcher.js";
@@ -14,7 +18,9 @@ export interface ActivityWorkSourceOptions {
 }
 
 /** Activity tasks as a {@link WorkSource}: lock, execute, deliver the result. */
-export function createActivityWorkSource(options: ActivityWorkSourceOptions): WorkSource<ActivityWorkItem> {
+export function createActivityWorkSource(
+  options: ActivityWorkSourceOptions,
+): WorkSource<ActivityWorkItem> {
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
   return {
@@ -46,7 +52,8 @@ export function createActivityWorkSource(options: ActivityWorkSourceOptions): Wo
 
 /** The wire request for an activity work item. */
 export function activityRequest(item: ActivityWorkItem) {
-  const scheduled = item.event.eventType.case === "taskScheduled" ? item.event.eventType.value : undefined;
+  const scheduled =
+    item.event.eventType.case === "taskScheduled" ? item.event.eventType.value : undefined;
   return create(ActivityRequestSchema, {
     name: scheduled?.name ?? "",
     version: scheduled?.version,
@@ -59,7 +66,11 @@ export function activityRequest(item: ActivityWorkItem) {
 }
 
 /** The history event that reports an activity's response to its orchestration. */
-export function resultEvent(item: ActivityWorkItem, response: ActivityResponse, atMs: number): HistoryEvent {
+export function resultEvent(
+  item: ActivityWorkItem,
+  response: ActivityResponse,
+  atMs: number,
+): HistoryEvent {
   if (response.failureDetails !== undefined) {
     return taskFailedEvent(atMs, item.event.eventId, response.failureDetails);
   }

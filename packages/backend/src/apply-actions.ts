@@ -19,9 +19,9 @@ import {
   type CreateSubOrchestrationAction,
   type HistoryEvent,
   type OrchestratorAction,
-  OrchestrationStatus as WireStatus,
   ParentInstanceInfoSchema,
   type TaskFailureDetails,
+  OrchestrationStatus as WireStatus,
 } from "@durabletask/api/proto";
 import type { OrchestrationRuntimeState } from "./runtime-state.js";
 
@@ -69,12 +69,24 @@ function isScheduling(action: OrchestratorAction): boolean {
   return kind === "scheduleTask" || kind === "createTimer" || kind === "createSubOrchestration";
 }
 
-function applyAction(state: OrchestrationRuntimeState, action: OrchestratorAction, nowMs: number): void {
+function applyAction(
+  state: OrchestrationRuntimeState,
+  action: OrchestratorAction,
+  nowMs: number,
+): void {
   const a = action.orchestratorActionType;
   switch (a.case) {
     case "scheduleTask": {
       const v = a.value;
-      const e = taskScheduledEvent(action.id, nowMs, v.name, v.input, v.version, v.parentTraceContext, v.tags);
+      const e = taskScheduledEvent(
+        action.id,
+        nowMs,
+        v.name,
+        v.input,
+        v.version,
+        v.parentTraceContext,
+        v.tags,
+      );
       state.addEvent(e);
       state.activities.push(e);
       return;
@@ -116,7 +128,8 @@ function createSubOrchestration(
   v: CreateSubOrchestrationAction,
   nowMs: number,
 ): void {
-  const childId = v.instanceId === "" ? defaultChildInstanceId(state.instanceId, actionId) : v.instanceId;
+  const childId =
+    v.instanceId === "" ? defaultChildInstanceId(state.instanceId, actionId) : v.instanceId;
   state.addEvent(
     subOrchestrationCreatedEvent(actionId, nowMs, {
       instanceId: childId,
@@ -156,7 +169,11 @@ function createSubOrchestration(
   });
 }
 
-function failUnsupported(state: OrchestrationRuntimeState, action: OrchestratorAction, nowMs: number): void {
+function failUnsupported(
+  state: OrchestrationRuntimeState,
+  action: OrchestratorAction,
+  nowMs: number,
+): void {
   const kind = action.orchestratorActionType.case ?? "unknown";
   const details = failure(
     "UnsupportedAction",
@@ -174,14 +191,24 @@ function completeExecution(
 ): void {
   let status = action.orchestrationStatus;
   let details = action.failureDetails;
-  if (status === WireStatus.CANCELED || status === WireStatus.PENDING || status === WireStatus.RUNNING) {
+  if (
+    status === WireStatus.CANCELED ||
+    status === WireStatus.PENDING ||
+    status === WireStatus.RUNNING
+  ) {
     // Only terminal statuses may end an execution; anything else is reported as a failure
     // rather than leaving an instance that claims to run with nothing scheduled.
-    details = failure("InvalidCompletionStatus", `The orchestrator completed with status ${WireStatus[status]}.`);
+    details = failure(
+      "InvalidCompletionStatus",
+      `The orchestrator completed with status ${WireStatus[status]}.`,
+    );
     status = WireStatus.FAILED;
   }
   if (status === WireStatus.FAILED && details === undefined) {
-    details = failure("OrchestrationFailed", action.result ?? "The orchestration failed without details.");
+    details = failure(
+      "OrchestrationFailed",
+      action.result ?? "The orchestration failed without details.",
+    );
   }
   finish(state, actionId, status, action.result, details, nowMs);
 }

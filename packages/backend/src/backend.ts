@@ -231,7 +231,10 @@ export interface Backend {
   lockOrchestrationWorkItems(maxCount: number): Promise<OrchestrationWorkItem[]>;
 
   /** Applies an episode atomically and releases the lease; `WorkItemLockLost` if it was lost. */
-  completeOrchestrationWorkItem(item: OrchestrationWorkItem, commit: OrchestrationCommit): Promise<void>;
+  completeOrchestrationWorkItem(
+    item: OrchestrationWorkItem,
+    commit: OrchestrationCommit,
+  ): Promise<void>;
 
   /** Releases the lease; the claimed events become visible again after `delayMs`. */
   abandonOrchestrationWorkItem(item: OrchestrationWorkItem, delayMs: number): Promise<void>;

@@ -14,7 +14,15 @@ import {
   serializePayload,
   silentLogger,
 } from "@durabletask/api";
-import type { Backend, InstanceIdPage, InstanceIdQuery, InstanceQuery, InstanceQueryPage, PurgeFilter, ReusePolicy } from "./backend.js";
+import type {
+  Backend,
+  InstanceIdPage,
+  InstanceIdQuery,
+  InstanceQuery,
+  InstanceQueryPage,
+  PurgeFilter,
+  ReusePolicy,
+} from "./backend.js";
 import { purgeRecursively } from "./purge.js";
 import { type WaitOptions, waitForInstance } from "./wait-for-instance.js";
 
@@ -42,16 +50,25 @@ export interface TerminateOptions {
 /** Manages orchestration instances: the in-process client over a {@link Backend}. */
 export interface TaskHubClient {
   /** Schedules a new instance and returns its id. `InstanceExists` per the reuse policy. */
-  scheduleNewOrchestration(orchestrator: string | { name: string }, options?: ScheduleOptions): Promise<string>;
+  scheduleNewOrchestration(
+    orchestrator: string | { name: string },
+    options?: ScheduleOptions,
+  ): Promise<string>;
   /** The instance's metadata (payloads unless `fetchPayloads: false`), or undefined. */
   getOrchestrationState(
     instanceId: string,
     options?: { readonly fetchPayloads?: boolean | undefined },
   ): Promise<OrchestrationMetadata | undefined>;
   /** Waits until the instance has started (left PENDING). `InstanceNotFound`, `Timeout`, `Aborted`. */
-  waitForOrchestrationStart(instanceId: string, options?: WaitOptions): Promise<OrchestrationMetadata>;
+  waitForOrchestrationStart(
+    instanceId: string,
+    options?: WaitOptions,
+  ): Promise<OrchestrationMetadata>;
   /** Waits until the instance is COMPLETED, FAILED or TERMINATED. `InstanceNotFound`, `Timeout`, `Aborted`. */
-  waitForOrchestrationCompletion(instanceId: string, options?: WaitOptions): Promise<OrchestrationMetadata>;
+  waitForOrchestrationCompletion(
+    instanceId: string,
+    options?: WaitOptions,
+  ): Promise<OrchestrationMetadata>;
   /** Delivers an external event. `InstanceNotFound` for unknown ids; ignored by terminal instances. */
   raiseEvent(instanceId: string, eventName: string, data?: unknown): Promise<void>;
   /** Terminates a running or suspended instance (and, by default, its sub-orchestrations). */
@@ -62,7 +79,10 @@ export interface TaskHubClient {
    * Deletes a terminal instance (and with `recursive`, its sub-orchestrations); returns how many
    * instances were deleted. `InstanceNotFound`, `NotCompleted`.
    */
-  purgeOrchestrationState(instanceId: string, options?: { readonly recursive?: boolean | undefined }): Promise<number>;
+  purgeOrchestrationState(
+    instanceId: string,
+    options?: { readonly recursive?: boolean | undefined },
+  ): Promise<number>;
   /** Deletes terminal instances matching `filter`; returns how many. */
   purgeInstances(filter: PurgeFilter): Promise<number>;
   /** One page of instances matching `query`. */
@@ -81,7 +101,8 @@ export interface TaskHubClientOptions {
 
 function orchestratorName(orchestrator: unknown): string {
   const name =
-    typeof orchestrator === "function" || (typeof orchestrator === "object" && orchestrator !== null)
+    typeof orchestrator === "function" ||
+    (typeof orchestrator === "object" && orchestrator !== null)
       ? (orchestrator as { name?: unknown }).name
       : orchestrator;
   assertName(name, "orchestrator");
@@ -91,7 +112,10 @@ function orchestratorName(orchestrator: unknown): string {
 function validateReusePolicy(policy: ReusePolicy | undefined): void {
   if (policy === undefined) return;
   if (!["error", "ignore", "terminate"].includes(policy.action)) {
-    throw invalidArgument("reusePolicy.action", `must be "error", "ignore" or "terminate", got ${String(policy.action)}`);
+    throw invalidArgument(
+      "reusePolicy.action",
+      `must be "error", "ignore" or "terminate", got ${String(policy.action)}`,
+    );
   }
   if (!Array.isArray(policy.statuses) || !policy.statuses.every(isOrchestrationStatus)) {
     throw invalidArgument("reusePolicy.statuses", "must be an array of orchestration statuses");
@@ -133,7 +157,9 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
     },
     async getOrchestrationState(instanceId, opts = {}) {
       assertInstanceId(instanceId);
-      return backend.getOrchestrationMetadata(instanceId, { fetchPayloads: opts.fetchPayloads ?? true });
+      return backend.getOrchestrationMetadata(instanceId, {
+        fetchPayloads: opts.fetchPayloads ?? true,
+      });
     },
     waitForOrchestrationStart: (instanceId, opts) =>
       waitForInstance(backend, instanceId, (m) => m.runtimeStatus !== "PENDING", opts),
@@ -141,7 +167,10 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
       waitForInstance(
         backend,
         instanceId,
-        (m) => m.runtimeStatus === "COMPLETED" || m.runtimeStatus === "FAILED" || m.runtimeStatus === "TERMINATED",
+        (m) =>
+          m.runtimeStatus === "COMPLETED" ||
+          m.runtimeStatus === "FAILED" ||
+          m.runtimeStatus === "TERMINATED",
         opts,
       ),
     async raiseEvent(instanceId, eventName, data) {
@@ -155,16 +184,21 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
       const output = serializePayload(opts.output, "output");
       const recursive = opts.recursive ?? true;
       if (typeof recursive !== "boolean") throw invalidArgument("recursive", "must be a boolean");
-      await backend.addNewOrchestrationEvent(instanceId, executionTerminatedEvent(now(), output, recursive));
+      await backend.addNewOrchestrationEvent(
+        instanceId,
+        executionTerminatedEvent(now(), output, recursive),
+      );
     },
     async suspendOrchestration(instanceId, reason) {
       assertInstanceId(instanceId);
-      if (reason !== undefined && typeof reason !== "string") throw invalidArgument("reason", "must be a string");
+      if (reason !== undefined && typeof reason !== "string")
+        throw invalidArgument("reason", "must be a string");
       await backend.addNewOrchestrationEvent(instanceId, executionSuspendedEvent(now(), reason));
     },
     async resumeOrchestration(instanceId, reason) {
       assertInstanceId(instanceId);
-      if (reason !== undefined && typeof reason !== "string") throw invalidArgument("reason", "must be a string");
+      if (reason !== undefined && typeof reason !== "string")
+        throw invalidArgument("reason", "must be a string");
       await backend.addNewOrchestrationEvent(instanceId, executionResumedEvent(now(), reason));
     },
     async purgeOrchestrationState(instanceId, opts = {}) {

@@ -1,35 +1,40 @@
+export { activityRequest, createActivityWorkSource, resultEvent } from "./activity-worker.js";
+export type { ApplyOutcome } from "./apply-actions.js";
+export { applyActions, defaultChildInstanceId } from "./apply-actions.js";
 export type {
+  ActivityWorkItem,
   Backend,
   BackendListener,
-  ReusePolicy,
   CreateInstanceOptions,
   CreateInstanceResult,
-  OrchestrationWorkItem,
-  ActivityWorkItem,
-  InstanceUpdate,
-  OutboundMessage,
-  SubOrchestrationStart,
-  TimerStart,
-  OrchestrationCommit,
+  InstanceIdPage,
+  InstanceIdQuery,
   InstanceQuery,
   InstanceQueryPage,
-  InstanceIdQuery,
-  InstanceIdPage,
+  InstanceUpdate,
+  OrchestrationCommit,
+  OrchestrationWorkItem,
+  OutboundMessage,
   PurgeFilter,
+  ReusePolicy,
+  SubOrchestrationStart,
+  TimerStart,
   WorkKind,
 } from "./backend.js";
-export { OrchestrationRuntimeState } from "./runtime-state.js";
-export { applyActions, defaultChildInstanceId } from "./apply-actions.js";
-export type { ApplyOutcome } from "./apply-actions.js";
-export { runEpisode } from "./orchestration-episode.js";
-export type { EpisodeContext } from "./orchestration-episode.js";
-export { WorkDispatcher } from "./work-dispatcher.js";
-export type { WorkSource, WorkDispatcherOptions } from "./work-dispatcher.js";
-export { createOrchestrationWorkSource, abandonDelayMs } from "./orchestration-worker.js";
-export { createActivityWorkSource, activityRequest, resultEvent } from "./activity-worker.js";
-export { createTaskHubWorker } from "./task-hub-worker.js";
-export type { TaskHubWorker, TaskHubWorkerOptions } from "./task-hub-worker.js";
+export type {
+  ScheduleOptions,
+  TaskHubClient,
+  TaskHubClientOptions,
+  TerminateOptions,
+} from "./client.js";
 export { createTaskHubClient } from "./client.js";
-export type { TaskHubClient, TaskHubClientOptions, ScheduleOptions, TerminateOptions } from "./client.js";
-export type { WaitOptions } from "./wait-for-instance.js";
+export type { EpisodeContext } from "./orchestration-episode.js";
+export { runEpisode } from "./orchestration-episode.js";
+export { abandonDelayMs, createOrchestrationWorkSource } from "./orchestration-worker.js";
 export { purgeRecursively } from "./purge.js";
+export { OrchestrationRuntimeState } from "./runtime-state.js";
+export type { TaskHubWorker, TaskHubWorkerOptions } from "./task-hub-worker.js";
+export { createTaskHubWorker } from "./task-hub-worker.js";
+export type { WaitOptions } from "./wait-for-instance.js";
+export type { WorkDispatcherOptions, WorkSource } from "./work-dispatcher.js";
+export { WorkDispatcher } from "./work-dispatcher.js";

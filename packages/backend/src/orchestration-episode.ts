@@ -33,7 +33,10 @@ export interface EpisodeContext {
  * completed instance are dropped (a recursive terminate is still forwarded to its children).
  * Throws only when the episode could not be run at all (the caller then abandons the item).
  */
-export async function runEpisode(item: OrchestrationWorkItem, ctx: EpisodeContext): Promise<OrchestrationCommit> {
+export async function runEpisode(
+  item: OrchestrationWorkItem,
+  ctx: EpisodeContext,
+): Promise<OrchestrationCommit> {
   let state = new OrchestrationRuntimeState(item.instanceId, item.history);
   const nowMs = ctx.now();
   const terminate = item.newEvents.find((e) => e.eventType.case === "executionTerminated");
@@ -65,7 +68,9 @@ export async function runEpisode(item: OrchestrationWorkItem, ctx: EpisodeContex
     const outcome = applyActions(state, response.actions, nowMs);
     if (outcome.kind === "applied") break;
     if (generation >= maxContinueAsNewPerEpisode) {
-      throw new Error(`instance '${item.instanceId}' continued-as-new ${generation} times in one episode`);
+      throw new Error(
+        `instance '${item.instanceId}' continued-as-new ${generation} times in one episode`,
+      );
     }
     state = continueAsNew(state, outcome.action, nowMs);
   }
@@ -73,10 +78,17 @@ export async function runEpisode(item: OrchestrationWorkItem, ctx: EpisodeContex
   return state.toCommit(nowMs);
 }
 
-function addNewEvents(state: OrchestrationRuntimeState, events: readonly HistoryEvent[], logger: Logger): void {
+function addNewEvents(
+  state: OrchestrationRuntimeState,
+  events: readonly HistoryEvent[],
+  logger: Logger,
+): void {
   for (const e of events) {
     if (!state.addEvent(e)) {
-      logger.warn("dropping duplicate event", { instanceId: state.instanceId, event: describeEvent(e) });
+      logger.warn("dropping duplicate event", {
+        instanceId: state.instanceId,
+        event: describeEvent(e),
+      });
     }
   }
 }
@@ -123,7 +135,9 @@ function enforceTermination(
 ): void {
   if (terminate?.eventType.case !== "executionTerminated") return;
   if (!state.isCompleted) {
-    logger.info("forcing termination the orchestrator did not complete", { instanceId: state.instanceId });
+    logger.info("forcing termination the orchestrator did not complete", {
+      instanceId: state.instanceId,
+    });
     finish(state, -1, WireStatus.TERMINATED, terminate.eventType.value.input, undefined, nowMs);
   }
   forwardTermination(state, terminate, nowMs);
@@ -134,9 +148,13 @@ function forwardTermination(
   terminate: HistoryEvent | undefined,
   nowMs: number,
 ): void {
-  if (terminate?.eventType.case !== "executionTerminated" || !terminate.eventType.value.recurse) return;
+  if (terminate?.eventType.case !== "executionTerminated" || !terminate.eventType.value.recurse)
+    return;
   const { input } = terminate.eventType.value;
   for (const child of state.childInstanceIds()) {
-    state.messages.push({ targetInstanceId: child, event: executionTerminatedEvent(nowMs, input, true) });
+    state.messages.push({
+      targetInstanceId: child,
+      event: executionTerminatedEvent(nowMs, input, true),
+    });
   }
 }

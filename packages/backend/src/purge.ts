@@ -11,7 +11,10 @@ import { OrchestrationRuntimeState } from "./runtime-state.js";
 export async function purgeRecursively(backend: Backend, instanceId: string): Promise<number> {
   const metadata = await backend.getOrchestrationMetadata(instanceId, { fetchPayloads: false });
   if (metadata === undefined) {
-    throw new DurableTaskError("InstanceNotFound", `No orchestration instance with id '${instanceId}'.`);
+    throw new DurableTaskError(
+      "InstanceNotFound",
+      `No orchestration instance with id '${instanceId}'.`,
+    );
   }
   if (!["COMPLETED", "FAILED", "TERMINATED"].includes(metadata.runtimeStatus)) {
     throw new DurableTaskError(

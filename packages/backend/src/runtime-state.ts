@@ -99,7 +99,9 @@ export class OrchestrationRuntimeState {
 
   /** The `executionStarted` payload; undefined before the first episode. */
   get startEvent(): ExecutionStartedEvent | undefined {
-    return this.start?.eventType.case === "executionStarted" ? this.start.eventType.value : undefined;
+    return this.start?.eventType.case === "executionStarted"
+      ? this.start.eventType.value
+      : undefined;
   }
 
   /** The `executionCompleted` payload; undefined while running. */
@@ -148,7 +150,9 @@ export class OrchestrationRuntimeState {
       completedAtMs: this.completion === undefined ? undefined : eventTimeMs(this.completion),
       output: completed?.result,
       failureDetails:
-        completed?.failureDetails === undefined ? undefined : fromWireFailure(completed.failureDetails),
+        completed?.failureDetails === undefined
+          ? undefined
+          : fromWireFailure(completed.failureDetails),
       customStatus: this.customStatus,
     };
   }
@@ -171,7 +175,8 @@ export class OrchestrationRuntimeState {
   childInstanceIds(): string[] {
     const ids = new Set<string>();
     for (const e of [...this.oldEvents, ...this.newEvents]) {
-      if (e.eventType.case === "subOrchestrationInstanceCreated") ids.add(e.eventType.value.instanceId);
+      if (e.eventType.case === "subOrchestrationInstanceCreated")
+        ids.add(e.eventType.value.instanceId);
     }
     return [...ids];
   }

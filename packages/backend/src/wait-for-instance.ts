@@ -33,7 +33,8 @@ export async function waitForInstance(
   assertInstanceId(instanceId);
   if (options.timeoutMs !== undefined) assertNonNegativeMs(options.timeoutMs, "timeoutMs");
   const fetchPayloads = options.fetchPayloads ?? true;
-  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+  const deadline =
+    options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   let wake: (() => void) | undefined;
   let changed = false;
   const unsubscribe = backend.subscribe({
@@ -51,7 +52,10 @@ export async function waitForInstance(
       changed = false;
       const metadata = await backend.getOrchestrationMetadata(instanceId, { fetchPayloads });
       if (metadata === undefined) {
-        throw new DurableTaskError("InstanceNotFound", `No orchestration instance with id '${instanceId}'.`);
+        throw new DurableTaskError(
+          "InstanceNotFound",
+          `No orchestration instance with id '${instanceId}'.`,
+        );
       }
       if (done(metadata)) return metadata;
       const remainingMs = deadline - Date.now();
@@ -80,8 +84,12 @@ export async function waitForInstance(
 
 function checkAborted(signal: AbortSignal | undefined, instanceId: string): void {
   if (signal?.aborted) {
-    throw new DurableTaskError("Aborted", `Stopped waiting for '${instanceId}': the signal was aborted.`, {
-      cause: signal.reason,
-    });
+    throw new DurableTaskError(
+      "Aborted",
+      `Stopped waiting for '${instanceId}': the signal was aborted.`,
+      {
+        cause: signal.reason,
+      },
+    );
   }
 }
