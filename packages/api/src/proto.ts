@@ -1,7 +1,9 @@
 /**
- * The Durable Task wire messages (generated from `protos/orchestrator_service.proto` by
- * protoc-gen-es). Build messages with `create(XSchema, init)` from `@bufbuild/protobuf`.
+ * The Durable Task wire messages and services (generated from `protos/` by protoc-gen-es), and
+ * the standard gRPC health-checking service. Build messages with `create(XSchema, init)` from
+ * `@bufbuild/protobuf`.
  *
  * @module
  */
 export * from "./gen/orchestrator_service_pb.js";
+export * as health from "./gen/health_pb.js";
