@@ -60,6 +60,8 @@ class OrchestrationReplay {
   #started = false;
   #outcome: TaskOutcome<unknown> | undefined;
   #completion: { readonly action: OrchestratorAction; readonly exclusive: boolean } | undefined;
+  /** Events after the one being applied; carried over if the execution continues as new. */
+  #unapplied: readonly HistoryEvent[] = [];
   /** Events held back while the execution is suspended; `undefined` when it is not. */
   #suspended: HistoryEvent[] | undefined;
 
@@ -72,11 +74,14 @@ class OrchestrationReplay {
   async run(): Promise<void> {
     const { pastEvents, newEvents } = this.#request;
     try {
-      for (const [index, event] of [...pastEvents, ...newEvents].entries()) {
+      const history = [...pastEvents, ...newEvents];
+      for (const [index, event] of history.entries()) {
         if (this.#completion !== undefined) return;
         this.#state.isReplaying = index < pastEvents.length;
+        this.#unapplied = history.slice(index + 1);
         await this.#apply(event);
       }
+      this.#unapplied = [];
       if (!this.#started) this.#logger.warn("history has no executionStarted event; nothing ran");
     } catch (err) {
       this.#logger.error("orchestrator episode failed inside the engine", { error: err });
@@ -193,7 +198,14 @@ class OrchestrationReplay {
     const continuation = this.#state.continuation;
     if (outcome.ok && continuation !== undefined) {
       const { input: result, keepUnprocessedEvents } = continuation;
-      const carryoverEvents = keepUnprocessedEvents ? this.#state.events.unconsumed() : [];
+      // Raised events the execution never saw — buffered, or not yet applied because it ended
+      // part-way through this episode's events — belong to the next execution.
+      const carryoverEvents = keepUnprocessedEvents
+        ? [
+            ...this.#state.events.unconsumed(),
+            ...this.#unapplied.filter((e) => e.eventType.case === "eventRaised"),
+          ]
+        : [];
       this.#finish({ status: "CONTINUED_AS_NEW", result, carryoverEvents }, true);
     } else {
       this.#finish(outcomeCompletion(outcome), false);

@@ -134,4 +134,24 @@ describe("continueAsNew", () => {
       { name: "b", input: '"two"' },
     ]);
   });
+
+  it("carries over raised events that come after the point where it continued as new", async () => {
+    const first = eventRaisedEvent(t0 + 1, "tick", "0");
+    const later = [eventRaisedEvent(t0 + 1, "tick", "1"), eventRaisedEvent(t0 + 1, "tick", "2")];
+    const response = await run(
+      async (ctx: OrchestrationContext, n: number) => {
+        await ctx.waitForExternalEvent("tick");
+        ctx.continueAsNew(n + 1, { keepUnprocessedEvents: true });
+      },
+      [],
+      [startedAt(0), ...begin("orch", 1).slice(1), first, ...later],
+    );
+    const complete = response.actions[0]?.orchestratorActionType;
+    expect(complete?.case).toBe("completeOrchestration");
+    if (complete?.case !== "completeOrchestration") return;
+    expect(complete.value.carryoverEvents.map((e) => e.eventType.value)).toMatchObject([
+      { name: "tick", input: "1" },
+      { name: "tick", input: "2" },
+    ]);
+  });
 });
