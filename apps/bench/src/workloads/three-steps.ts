@@ -1,0 +1,55 @@
+import type { TaskHubClient } from "@durabletask/backend";
+import type { ActivityContext, OrchestrationContext, TaskRegistry } from "@durabletask/task";
+
+/** The orchestrator W1 and W1-seq run. */
+export const threeStepsName = "ThreeSteps";
+
+/** Activity: appends a mark to a short string. */
+export async function benchStep(_ctx: ActivityContext, value: string): Promise<string> {
+  return `${value}+`;
+}
+
+/** Orchestrator: three activities in sequence, each fed the previous one's output. */
+export async function threeSteps(ctx: OrchestrationContext, input: string): Promise<string> {
+  const first = await ctx.callActivity<string>("BenchStep", input);
+  const second = await ctx.callActivity<string>("BenchStep", first);
+  return ctx.callActivity<string>("BenchStep", second);
+}
+
+/** Registers {@link threeSteps} and its activity. */
+export function registerThreeSteps(registry: TaskRegistry): void {
+  registry.addOrchestrator(threeStepsName, threeSteps).addActivity("BenchStep", benchStep);
+}
+
+/** The input of orchestration `i` and the output it must produce. */
+export function threeStepsCase(i: number): { input: string; output: string } {
+  const input = `order-${i}`;
+  return { input, output: JSON.stringify(`${input}+++`) };
+}
+
+/**
+ * How many instances whose id starts with `prefix` are COMPLETED with the output `expected`
+ * gives for their id. Run after the clock stops: it reads every instance with payloads.
+ */
+export async function countCorrect(
+  client: TaskHubClient,
+  prefix: string,
+  expected: (instanceId: string) => string | undefined,
+): Promise<number> {
+  let correct = 0;
+  let continuationToken: string | undefined;
+  do {
+    const page = await client.queryInstances({
+      instanceIdPrefix: prefix,
+      pageSize: 1000,
+      continuationToken,
+      fetchPayloads: true,
+    });
+    for (const m of page.instances) {
+      if (m.runtimeStatus === "COMPLETED" && m.serializedOutput === expected(m.instanceId))
+        correct++;
+    }
+    continuationToken = page.continuationToken;
+  } while (continuationToken !== undefined);
+  return correct;
+}

@@ -1,0 +1,107 @@
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ActivityContext, OrchestrationContext, TaskRegistry } from "@durabletask/task";
+
+/** The orchestrator the chaos test schedules. */
+export const chaosOrchestrationName = "ChaosOrchestration";
+
+/** The external event every chaos orchestration waits for. */
+export const approvalEvent = "approval";
+
+/** Input of {@link chaosOrchestration}. */
+export interface ChaosInput {
+  readonly index: number;
+}
+
+/** Output of {@link chaosOrchestration}: everything it did, derived from its input. */
+export interface ChaosOutput {
+  readonly index: number;
+  readonly first: string;
+  readonly children: readonly string[];
+  readonly approval: string;
+  readonly last: readonly string[];
+}
+
+/** Settings of the chaos worker's orchestrations and activities. */
+export interface ChaosSettings {
+  /** The activity log every activity execution appends a line to. */
+  readonly logPath: string;
+  /** Longest random pause of an activity after it logged, in ms (widens the crash window). */
+  readonly activityDelayMs: number;
+  /** The orchestration's durable timer, in ms. */
+  readonly timerMs: number;
+}
+
+/** The data the test raises as `approval` for orchestration `index`. */
+export function approvalFor(index: number): string {
+  return `approved-${index}`;
+}
+
+/** The output orchestration `index` must end with. */
+export function expectedOutput(index: number): ChaosOutput {
+  return {
+    index,
+    first: `first-${index}:done`,
+    children: [`child-1-${index}:done`, `child-2-${index}:done`],
+    approval: approvalFor(index),
+    last: [`last-a-${index}:done`, `last-b-${index}:done`],
+  };
+}
+
+/**
+ * Registers the chaos orchestration: an activity, a durable timer, a sub-orchestration of two
+ * activities, a wait for the `approval` event, then two activities in parallel. Every activity
+ * execution appends (and fsyncs) a line `<instanceId> <taskId> <value> <pid>` to the log, so
+ * the test can count executions per activity call.
+ */
+export function registerChaos(registry: TaskRegistry, settings: ChaosSettings): void {
+  const { timerMs } = settings;
+  registry
+    .addActivity("Record", createRecordActivity(settings))
+    .addOrchestrator("ChaosChild", async (ctx: OrchestrationContext, input: ChaosInput) => {
+      const one = await ctx.callActivity<string>("Record", `child-1-${input.index}`);
+      const two = await ctx.callActivity<string>("Record", `child-2-${input.index}`);
+      return [one, two];
+    })
+    .addOrchestrator(
+      chaosOrchestrationName,
+      async (ctx: OrchestrationContext, input: ChaosInput) => {
+        const { index } = input;
+        const first = await ctx.callActivity<string>("Record", `first-${index}`);
+        await ctx.createTimer(timerMs);
+        const children = await ctx.callSubOrchestrator<string[]>("ChaosChild", input, {
+          instanceId: `${ctx.instanceId}:child`,
+        });
+        const approval = await ctx.waitForExternalEvent<string>(approvalEvent);
+        const last = await Promise.all([
+          ctx.callActivity<string>("Record", `last-a-${index}`),
+          ctx.callActivity<string>("Record", `last-b-${index}`),
+        ]);
+        const output: ChaosOutput = { index, first, children, approval, last };
+        return output;
+      },
+    );
+}
+
+function createRecordActivity(settings: ChaosSettings) {
+  return async (ctx: ActivityContext, value: string): Promise<string> => {
+    appendDurably(settings.logPath, `${ctx.instanceId} ${ctx.taskId} ${value} ${process.pid}\n`);
+    // The pause comes after the log line: a kill inside it makes a logged execution whose result
+    // is never committed, which must be re-executed (and is then counted).
+    await sleep(Math.floor(Math.random() * settings.activityDelayMs), undefined, {
+      signal: ctx.signal,
+    });
+    return `${value}:done`;
+  };
+}
+
+/** Appends `line` with one write(2) and fsyncs it, so a kill never leaves half a line. */
+function appendDurably(path: string, line: string): void {
+  const fd = openSync(path, "a");
+  try {
+    writeSync(fd, line);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
