@@ -34,4 +34,14 @@ export interface Executor {
    * error means the activity could not be run at all and will be retried.
    */
   executeActivity(request: ActivityRequest, options?: ExecuteOptions): Promise<ActivityResponse>;
+
+  /**
+   * Optional: how many more work items of `kind` the executor can take right now. Workers fetch
+   * no more than this, so an executor with nobody to run the work (a sidecar with no SDK worker
+   * connected) leaves it unlocked for other processes. Absent means unlimited.
+   */
+  capacity?(kind: "orchestration" | "activity"): number;
+
+  /** Optional: calls `listener` when capacity becomes available; returns the unsubscribe function. */
+  onCapacityAvailable?(listener: () => void): () => void;
 }

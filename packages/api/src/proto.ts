@@ -5,5 +5,6 @@
  *
  * @module
  */
-export * from "./gen/orchestrator_service_pb.js";
+
 export * as health from "./gen/health_pb.js";
+export * from "./gen/orchestrator_service_pb.js";

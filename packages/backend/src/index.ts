@@ -36,5 +36,6 @@ export { OrchestrationRuntimeState } from "./runtime-state.js";
 export type { TaskHubWorker, TaskHubWorkerOptions } from "./task-hub-worker.js";
 export { createTaskHubWorker } from "./task-hub-worker.js";
 export type { WaitOptions } from "./wait-for-instance.js";
+export { waitForInstance } from "./wait-for-instance.js";
 export type { WorkDispatcherOptions, WorkSource } from "./work-dispatcher.js";
 export { WorkDispatcher } from "./work-dispatcher.js";

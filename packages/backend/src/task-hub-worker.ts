@@ -9,7 +9,7 @@ import {
 import { createActivityWorkSource } from "./activity-worker.js";
 import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
 import { createOrchestrationWorkSource } from "./orchestration-worker.js";
-import { WorkDispatcher } from "./work-dispatcher.js";
+import { WorkDispatcher, type WorkSource } from "./work-dispatcher.js";
 
 /** Options of {@link createTaskHubWorker}. */
 export interface TaskHubWorkerOptions {
@@ -54,6 +54,17 @@ function positiveInteger(value: number | undefined, field: string, fallback: num
   return value;
 }
 
+/** Limits a work source to what the executor can take now, when the executor says. */
+function withCapacity<T>(
+  source: WorkSource<T>,
+  executor: Executor,
+  kind: "orchestration" | "activity",
+): WorkSource<T> {
+  const capacity = executor.capacity;
+  if (capacity === undefined) return source;
+  return { ...source, capacity: () => capacity.call(executor, kind) };
+}
+
 /**
  * Creates a worker that runs the backend's orchestrations and activities with `executor`.
  *
@@ -68,7 +79,11 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
-    createOrchestrationWorkSource({ backend, executor, logger }),
+    withCapacity(
+      createOrchestrationWorkSource({ backend, executor, logger }),
+      executor,
+      "orchestration",
+    ),
     {
       name: "orchestration-worker",
       logger,
@@ -101,10 +116,18 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
       if (state === "stopped")
         throw new DurableTaskError("InvalidArgument", "worker: cannot restart a stopped worker");
       await backend.start();
-      unsubscribe = backend.subscribe({
+      const unsubscribeBackend = backend.subscribe({
         onWork: (kind, visibleAtMs) =>
           (kind === "orchestration" ? orchestrations : activities).notify(visibleAtMs),
       });
+      const unsubscribeExecutor = executor.onCapacityAvailable?.(() => {
+        orchestrations.notify();
+        activities.notify();
+      });
+      unsubscribe = () => {
+        unsubscribeBackend();
+        unsubscribeExecutor?.();
+      };
       orchestrations.start();
       activities.start();
       state = "started";

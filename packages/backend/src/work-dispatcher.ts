@@ -14,6 +14,8 @@ export interface WorkSource<T> {
   renew?(item: T): Promise<number>;
   /** A short description of an item for logs. */
   describe(item: T): string;
+  /** How many more items can be processed now besides the dispatcher's own limit (default: no limit). */
+  capacity?(): number;
 }
 
 /** Options of {@link WorkDispatcher}. */
@@ -101,9 +103,15 @@ export class WorkDispatcher<T> {
   private async run(): Promise<void> {
     let nextPollAtMs = 0;
     while (this.running) {
-      const free = this.options.maxConcurrent - this.inFlight.size;
-      if (free <= 0) {
+      const slots = this.options.maxConcurrent - this.inFlight.size;
+      if (slots <= 0) {
         await Promise.race(this.inFlight);
+        continue;
+      }
+      const free = Math.min(slots, this.source.capacity?.() ?? slots);
+      if (free <= 0) {
+        // Nothing can run the work now; notify() is called when capacity returns.
+        await this.sleep(this.options.maxPollIntervalMs);
         continue;
       }
       const now = Date.now();
