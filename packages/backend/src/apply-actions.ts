@@ -47,26 +47,38 @@ export function applyActions(
   nowMs: number,
 ): ApplyOutcome {
   const ordered = [...actions].sort((a, b) => a.id - b.id);
-  // The SDKs put CompleteOrchestration next to still-pending actions; completion wins.
   const completion = ordered.find((a) => a.orchestratorActionType.case === "completeOrchestration");
+  const value = completion?.orchestratorActionType.value as CompleteOrchestrationAction | undefined;
+  const continuing = value?.orchestrationStatus === WireStatus.CONTINUED_AS_NEW;
   for (const action of ordered) {
     if (state.isCompleted) break;
-    if (action === completion) continue;
-    if (completion !== undefined && isScheduling(action)) continue;
+    if (
+      action === completion ||
+      (completion !== undefined && isSkippedOnCompletion(action, continuing))
+    ) {
+      continue;
+    }
     applyAction(state, action, nowMs);
   }
-  if (completion === undefined || state.isCompleted) return { kind: "applied" };
-  const value = completion.orchestratorActionType.value as CompleteOrchestrationAction;
-  if (value.orchestrationStatus === WireStatus.CONTINUED_AS_NEW) {
+  if (completion === undefined || value === undefined || state.isCompleted)
+    return { kind: "applied" };
+  if (continuing) {
     return { kind: "continuedAsNew", action: value };
   }
   completeExecution(state, completion.id, value, nowMs);
   return { kind: "applied" };
 }
 
-function isScheduling(action: OrchestratorAction): boolean {
+/**
+ * What an episode that completes the orchestration does not schedule: timers (nobody is left to
+ * wait for them, e.g. the loser of a whenAny race), and when it continues as new, any work of
+ * the ending execution. Activities and sub-orchestrations started and not awaited in the final
+ * episode of a completing orchestration still run: they are fire-and-forget side effects.
+ */
+function isSkippedOnCompletion(action: OrchestratorAction, continuing: boolean): boolean {
   const kind = action.orchestratorActionType.case;
-  return kind === "scheduleTask" || kind === "createTimer" || kind === "createSubOrchestration";
+  if (kind === "createTimer") return true;
+  return continuing && (kind === "scheduleTask" || kind === "createSubOrchestration");
 }
 
 function applyAction(

@@ -59,7 +59,8 @@ export interface ActivityWorkItem {
 }
 
 /**
- * The instance row after an episode. Undefined `input` and `customStatus` keep the stored values
+ * The instance row after an episode. Undefined `input`, `parentInstanceId` and `customStatus`
+ * keep the stored values
  * (history does not carry custom status, so an episode that does not set it must not erase it).
  */
 export interface InstanceUpdate {
@@ -188,9 +189,10 @@ export interface BackendListener {
  * that several processes can share one store without committing an episode twice or losing
  * work.
  *
- * Every method except {@link Backend.createTaskHub}, {@link Backend.start} and
- * {@link Backend.deleteTaskHub} throws `DurableTaskError` `NotInitialized` before `start()` or after
- * `stop()`. Transient storage faults surface as `Unavailable`.
+ * Every storage method throws `DurableTaskError` `NotInitialized` before `start()` or after
+ * `stop()` ({@link Backend.createTaskHub}, {@link Backend.deleteTaskHub}, {@link Backend.start},
+ * {@link Backend.stop} and {@link Backend.subscribe} never do). Transient storage faults surface
+ * as `Unavailable`.
  */
 export interface Backend {
   /** A short description for logs, e.g. `sqlite::/data/app.sqlite3`. */
@@ -226,11 +228,17 @@ export interface Backend {
    * Leases up to `maxCount` instances that have visible inbox events and returns them with their
    * history. Returns `[]` when there is nothing to do. Suspended instances are only handed out
    * for resume and terminate events. An instance whose `executionStarted` event is not visible yet
-   * (scheduled start in the future) is not handed out at all, even if other events arrived for it.
+   * (scheduled start in the future) is not handed out, even if other events arrived for it —
+   * except for a terminate, which claims the start early so the instance ends at once.
    */
   lockOrchestrationWorkItems(maxCount: number): Promise<OrchestrationWorkItem[]>;
 
-  /** Applies an episode atomically and releases the lease; `WorkItemLockLost` if it was lost. */
+  /**
+   * Applies an episode atomically and releases the lease; `WorkItemLockLost` if it was lost (then
+   * nothing was applied). Messages reach any existing instance, terminal ones included (a
+   * recursive terminate passes through a completed child); messages to unknown ids are dropped.
+   * A terminal status deletes the instance's remaining inbox rows and pending activities.
+   */
   completeOrchestrationWorkItem(
     item: OrchestrationWorkItem,
     commit: OrchestrationCommit,

@@ -54,6 +54,12 @@ export async function runEpisode(
     // Only events that arrived before the start: keep them for when the instance starts.
     throw new Error(`instance '${item.instanceId}' has events but has not started yet`);
   }
+  if (terminate !== undefined) {
+    // A terminate wins over everything else in its batch (a result that arrived with it, or a
+    // start that was scheduled for later): the orchestrator does not run again.
+    enforceTermination(state, terminate, nowMs, ctx.logger);
+    return state.toCommit(nowMs);
+  }
   for (let generation = 0; ; generation++) {
     const response = await ctx.executor.executeOrchestrator(
       create(OrchestratorRequestSchema, {
@@ -74,7 +80,6 @@ export async function runEpisode(
     }
     state = continueAsNew(state, outcome.action, nowMs);
   }
-  enforceTermination(state, terminate, nowMs, ctx.logger);
   return state.toCommit(nowMs);
 }
 
@@ -123,10 +128,7 @@ function continueAsNew(
   return next;
 }
 
-/**
- * A terminate request always ends the instance, even if the orchestrator ignored it (an SDK that
- * was suspended, or user code that swallowed it), and a recursive one reaches every child.
- */
+/** Ends the instance as TERMINATED with the request's output; a recursive one reaches every child. */
 function enforceTermination(
   state: OrchestrationRuntimeState,
   terminate: HistoryEvent | undefined,
@@ -135,9 +137,7 @@ function enforceTermination(
 ): void {
   if (terminate?.eventType.case !== "executionTerminated") return;
   if (!state.isCompleted) {
-    logger.info("forcing termination the orchestrator did not complete", {
-      instanceId: state.instanceId,
-    });
+    logger.info("orchestration terminated", { instanceId: state.instanceId });
     finish(state, -1, WireStatus.TERMINATED, terminate.eventType.value.input, undefined, nowMs);
   }
   forwardTermination(state, terminate, nowMs);

@@ -1,15 +1,7 @@
 import type { Backend, TaskHubClient, TaskHubWorker } from "@durabletask/backend";
 import { createTaskHubClient, createTaskHubWorker } from "@durabletask/backend";
 import { createTaskExecutor, createTaskRegistry, type TaskRegistry } from "@durabletask/task";
-
-/** Lease settings a conformance test may ask of a backend. */
-export interface BackendFactoryOptions {
-  readonly orchestrationLockTimeoutMs?: number | undefined;
-  readonly activityLockTimeoutMs?: number | undefined;
-}
-
-/** Creates a fresh, not yet started backend for one test. */
-export type BackendFactory = (options?: BackendFactoryOptions) => Backend | Promise<Backend>;
+import type { BackendFactory, BackendFactoryOptions } from "./backend-factory.js";
 
 /** A running engine for one test: backend, worker, client and the registry it runs. */
 export interface EngineHarness {

@@ -1,7 +1,13 @@
 import { DurableTaskError, type OrchestrationMetadata } from "@durabletask/api";
 import type { ActivityContext, OrchestrationContext, TaskRegistry } from "@durabletask/task";
 import { afterEach, describe, expect, it } from "vitest";
-import { type BackendFactory, type EngineHarness, type StartEngineOptions, sleep, startEngine } from "./engine-harness.js";
+import type { BackendFactory } from "./backend-factory.js";
+import {
+  type EngineHarness,
+  type StartEngineOptions,
+  sleep,
+  startEngine,
+} from "./engine-harness.js";
 
 const waitMs = 20_000;
 
@@ -9,8 +15,11 @@ const waitMs = 20_000;
  * End-to-end orchestration tests on a backend: durabletask-go's `tests/orchestrations_test.go`
  * checklist, plus a test for each of its defects that this engine fixes.
  */
-export function describeOrchestrationConformance(name: string, createBackend: BackendFactory): void {
-  describe(`${name}: orchestrations`, () => {
+export function describeOrchestrationConformance(
+  name: string,
+  createBackend: BackendFactory,
+): void {
+  describe(`${name}: orchestrations`, { timeout: 30_000 }, () => {
     let engine: EngineHarness | undefined;
     afterEach(async () => {
       await engine?.stop();
@@ -177,7 +186,9 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
         r.addOrchestrator("FailingChild", () => {
           throw new Error("child exploded");
         });
-        r.addOrchestrator("Parent", (ctx: OrchestrationContext) => ctx.callSubOrchestrator("FailingChild"));
+        r.addOrchestrator("Parent", (ctx: OrchestrationContext) =>
+          ctx.callSubOrchestrator("FailingChild"),
+        );
       });
       const m = await run(e, "Parent");
       expect(m.runtimeStatus).toBe("FAILED");
@@ -357,7 +368,9 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
             await Promise.all([0, 1, 2].map(() => ctx.callSubOrchestrator("L1")));
           });
         });
-        const id = await e.client.scheduleNewOrchestration("Root", { instanceId: `root-${recursive}` });
+        const id = await e.client.scheduleNewOrchestration("Root", {
+          instanceId: `root-${recursive}`,
+        });
         await waitForCount(e, "L2", 3);
         await e.client.terminateOrchestration(id, { recursive });
         const m = await e.client.waitForOrchestrationCompletion(id, { timeoutMs: waitMs });
@@ -396,13 +409,17 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
       await waitForStatus(e, "fwd-grandchild", "RUNNING");
       await e.client.terminateOrchestration(id, { recursive: true });
       await e.client.waitForOrchestrationCompletion(id, { timeoutMs: waitMs });
-      const grandchild = await e.client.waitForOrchestrationCompletion("fwd-grandchild", { timeoutMs: waitMs });
+      const grandchild = await e.client.waitForOrchestrationCompletion("fwd-grandchild", {
+        timeoutMs: waitMs,
+      });
       expect(grandchild.runtimeStatus).toBe("TERMINATED");
     });
 
     it("reports a terminated sub-orchestration to its parent as a failure", async () => {
       const e = await start((r) => {
-        r.addOrchestrator("Blocked", (ctx: OrchestrationContext) => ctx.waitForExternalEvent("never"));
+        r.addOrchestrator("Blocked", (ctx: OrchestrationContext) =>
+          ctx.waitForExternalEvent("never"),
+        );
         r.addOrchestrator("Parent", async (ctx: OrchestrationContext) => {
           try {
             await ctx.callSubOrchestrator("Blocked", undefined, { instanceId: "term-child" });
@@ -421,13 +438,17 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
 
     it("fails the sub-orchestration call instead of wedging when the child id is taken", async () => {
       const e = await start((r) => {
-        r.addOrchestrator("Blocker", (ctx: OrchestrationContext) => ctx.waitForExternalEvent("never"));
+        r.addOrchestrator("Blocker", (ctx: OrchestrationContext) =>
+          ctx.waitForExternalEvent("never"),
+        );
         r.addOrchestrator("Parent", async (ctx: OrchestrationContext) => {
           try {
             await ctx.callSubOrchestrator("Blocker", undefined, { instanceId: "taken-id" });
             return "started";
           } catch (error) {
-            return DurableTaskError.is(error) ? (error.failureDetails?.errorType ?? error.code) : "other";
+            return DurableTaskError.is(error)
+              ? (error.failureDetails?.errorType ?? error.code)
+              : "other";
           }
         });
       });
@@ -447,18 +468,28 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
       });
       const id = await e.client.scheduleNewOrchestration("Tree", { instanceId: "tree" });
       await e.client.waitForOrchestrationStart(id, { timeoutMs: waitMs });
-      await expect(e.client.purgeOrchestrationState(id)).rejects.toMatchObject({ code: "NotCompleted" });
+      await expect(e.client.purgeOrchestrationState(id)).rejects.toMatchObject({
+        code: "NotCompleted",
+      });
       await e.client.raiseEvent(id, "go");
       await e.client.waitForOrchestrationCompletion(id, { timeoutMs: waitMs });
-      expect((await e.client.queryInstances({ instanceIdPrefix: "tree" })).instances).toHaveLength(3);
+      expect((await e.client.queryInstances({ instanceIdPrefix: "tree" })).instances).toHaveLength(
+        3,
+      );
       expect(await e.client.purgeOrchestrationState(id, { recursive: true })).toBe(3);
       expect(await e.client.getOrchestrationState(id)).toBeUndefined();
-      expect((await e.client.queryInstances({ instanceIdPrefix: "tree" })).instances).toHaveLength(0);
-      await expect(e.client.purgeOrchestrationState(id)).rejects.toMatchObject({ code: "InstanceNotFound" });
+      expect((await e.client.queryInstances({ instanceIdPrefix: "tree" })).instances).toHaveLength(
+        0,
+      );
+      await expect(e.client.purgeOrchestrationState(id)).rejects.toMatchObject({
+        code: "InstanceNotFound",
+      });
     });
 
     it("applies instance id reuse policies", async () => {
-      const e = await start((r) => r.addOrchestrator("Echo", (_ctx: OrchestrationContext, x: string) => x));
+      const e = await start((r) =>
+        r.addOrchestrator("Echo", (_ctx: OrchestrationContext, x: string) => x),
+      );
       const first = await run(e, "Echo", "first", "reused");
       await expect(
         e.client.scheduleNewOrchestration("Echo", { instanceId: "reused", input: "second" }),
@@ -492,6 +523,41 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
       const m = await e.client.waitForOrchestrationCompletion(id, { timeoutMs: waitMs });
       expect(m.runtimeStatus).toBe("COMPLETED");
       expect(m.lastUpdatedAt.getTime()).toBeGreaterThanOrEqual(startAt.getTime());
+    });
+
+    it("terminates an instance whose scheduled start is still in the future", async () => {
+      let ran = false;
+      const e = await start((r) =>
+        r.addOrchestrator("NotYet", () => {
+          ran = true;
+          return "ran";
+        }),
+      );
+      const id = await e.client.scheduleNewOrchestration("NotYet", {
+        startAt: new Date(Date.now() + 60_000),
+      });
+      await e.client.terminateOrchestration(id, { output: "cancelled plan" });
+      const m = await e.client.waitForOrchestrationCompletion(id, { timeoutMs: 5000 });
+      expect(m.runtimeStatus).toBe("TERMINATED");
+      expect(m.serializedOutput).toBe('"cancelled plan"');
+      expect(ran).toBe(false);
+    });
+
+    it("runs a fire-and-forget activity started in the final episode", async () => {
+      let sent = "";
+      const e = await start((r) => {
+        r.addActivity("Notify", (_ctx: ActivityContext, to: string) => {
+          sent = to;
+        });
+        r.addOrchestrator("Fire", (ctx: OrchestrationContext) => {
+          void ctx.callActivity("Notify", "ops@example.com");
+          return "done";
+        });
+      });
+      const m = await run(e, "Fire");
+      expect(m.serializedOutput).toBe('"done"');
+      await poll(async () => sent !== "", "the fire-and-forget activity");
+      expect(sent).toBe("ops@example.com");
     });
 
     it("shows custom status", async () => {
@@ -597,7 +663,10 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
           () => undefined,
           (err: unknown) => err,
         );
-        expect(DurableTaskError.is(error, "InvalidArgument"), `expected InvalidArgument for ${field}`).toBe(true);
+        expect(
+          DurableTaskError.is(error, "InvalidArgument"),
+          `expected InvalidArgument for ${field}`,
+        ).toBe(true);
         expect((error as Error).message).toContain(field);
       }
     });
@@ -607,12 +676,16 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
         r.addOrchestrator("Forever", (ctx: OrchestrationContext) => ctx.waitForExternalEvent("x")),
       );
       expect(await e.client.getOrchestrationState("missing")).toBeUndefined();
-      await expect(e.client.raiseEvent("missing", "x")).rejects.toMatchObject({ code: "InstanceNotFound" });
+      await expect(e.client.raiseEvent("missing", "x")).rejects.toMatchObject({
+        code: "InstanceNotFound",
+      });
       await expect(
         e.client.waitForOrchestrationCompletion("missing", { timeoutMs: 100 }),
       ).rejects.toMatchObject({ code: "InstanceNotFound" });
       const id = await e.client.scheduleNewOrchestration("Forever");
-      await expect(e.client.waitForOrchestrationCompletion(id, { timeoutMs: 100 })).rejects.toMatchObject({
+      await expect(
+        e.client.waitForOrchestrationCompletion(id, { timeoutMs: 100 }),
+      ).rejects.toMatchObject({
         code: "Timeout",
       });
       const controller = new AbortController();
@@ -629,7 +702,11 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
       let token: string | undefined;
       let pages = 0;
       do {
-        const page = await e.client.queryInstances({ instanceIdPrefix: "query-", pageSize: 3, continuationToken: token });
+        const page = await e.client.queryInstances({
+          instanceIdPrefix: "query-",
+          pageSize: 3,
+          continuationToken: token,
+        });
         seen.push(...page.instances.map((i) => i.instanceId));
         token = page.continuationToken;
         pages++;
@@ -638,7 +715,10 @@ export function describeOrchestrationConformance(name: string, createBackend: Ba
       expect(seen).toEqual(Array.from({ length: 7 }, (_, i) => `query-${i}`));
       const completed = await e.client.queryInstances({ statuses: ["COMPLETED"], pageSize: 100 });
       expect(completed.instances.length).toBeGreaterThanOrEqual(7);
-      const running = await e.client.queryInstances({ statuses: ["RUNNING"], instanceIdPrefix: "query-" });
+      const running = await e.client.queryInstances({
+        statuses: ["RUNNING"],
+        instanceIdPrefix: "query-",
+      });
       expect(running.instances).toHaveLength(0);
     });
   });
@@ -654,7 +734,10 @@ async function poll(check: () => Promise<boolean>, what: string): Promise<void> 
 }
 
 function waitForStatus(e: EngineHarness, id: string, status: string): Promise<void> {
-  return poll(async () => (await e.client.getOrchestrationState(id))?.runtimeStatus === status, `${id} ${status}`);
+  return poll(
+    async () => (await e.client.getOrchestrationState(id))?.runtimeStatus === status,
+    `${id} ${status}`,
+  );
 }
 
 function waitForCustomStatus(e: EngineHarness, id: string, value: string): Promise<void> {

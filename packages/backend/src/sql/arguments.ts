@@ -32,9 +32,14 @@ export function assertCount(value: unknown, field: string): asserts value is num
 }
 
 /** Throws `InvalidArgument` unless `event` is a history event of one of `kinds` (any if empty). */
-export function assertEvent(event: unknown, field: string, kinds: readonly string[] = []): asserts event is HistoryEvent {
+export function assertEvent(
+  event: unknown,
+  field: string,
+  kinds: readonly string[] = [],
+): asserts event is HistoryEvent {
   const kind = (event as HistoryEvent | undefined)?.eventType?.case;
-  if (typeof kind !== "string") throw invalidArgument(field, `must be a history event, got ${describe(event)}`);
+  if (typeof kind !== "string")
+    throw invalidArgument(field, `must be a history event, got ${describe(event)}`);
   if (kinds.length > 0 && !kinds.includes(kind)) {
     throw invalidArgument(field, `must be one of ${kinds.join(", ")}, got ${kind}`);
   }
@@ -43,38 +48,52 @@ export function assertEvent(event: unknown, field: string, kinds: readonly strin
 /** Throws `InvalidArgument` unless the work item names an instance and a lock token. */
 export function assertOrchestrationItem(item: OrchestrationWorkItem): void {
   assertInstanceId(item?.instanceId, "item.instanceId");
-  if (typeof item.lockToken !== "string") throw invalidArgument("item.lockToken", "must be a string");
+  if (typeof item.lockToken !== "string")
+    throw invalidArgument("item.lockToken", "must be a string");
   if (!Array.isArray(item.history)) throw invalidArgument("item.history", "must be an array");
 }
 
 /** Throws `InvalidArgument` unless the work item has a sequence number and a lock token. */
 export function assertActivityItem(item: ActivityWorkItem): void {
   if (typeof item?.sequenceNumber !== "number") {
-    throw invalidArgument("item.sequenceNumber", `must be a number, got ${describe(item?.sequenceNumber)}`);
+    throw invalidArgument(
+      "item.sequenceNumber",
+      `must be a number, got ${describe(item?.sequenceNumber)}`,
+    );
   }
-  if (typeof item.lockToken !== "string") throw invalidArgument("item.lockToken", "must be a string");
+  if (typeof item.lockToken !== "string")
+    throw invalidArgument("item.lockToken", "must be a string");
 }
 
 /** Throws `InvalidArgument` for a commit whose instance row cannot be stored. */
 export function assertCommit(commit: OrchestrationCommit): void {
   const u = commit?.instance;
   if (!isOrchestrationStatus(u?.runtimeStatus)) {
-    throw invalidArgument("commit.instance.runtimeStatus", `must be a status, got ${describe(u?.runtimeStatus)}`);
+    throw invalidArgument(
+      "commit.instance.runtimeStatus",
+      `must be a status, got ${describe(u?.runtimeStatus)}`,
+    );
   }
   if (typeof u.executionId !== "string" || u.executionId === "") {
     throw invalidArgument("commit.instance.executionId", "must be a non-empty string");
   }
   assertNonNegativeMs(u.createdAtMs, "commit.instance.createdAtMs");
   assertNonNegativeMs(u.lastUpdatedAtMs, "commit.instance.lastUpdatedAtMs");
-  commit.timers.forEach((t, i) => assertNonNegativeMs(t.fireAtMs, `commit.timers[${i}].fireAtMs`));
-  commit.messages.forEach((m, i) => assertInstanceId(m.targetInstanceId, `commit.messages[${i}].targetInstanceId`));
+  for (const [i, t] of commit.timers.entries()) {
+    assertNonNegativeMs(t.fireAtMs, `commit.timers[${i}].fireAtMs`);
+  }
+  for (const [i, m] of commit.messages.entries()) {
+    assertInstanceId(m.targetInstanceId, `commit.messages[${i}].targetInstanceId`);
+  }
 }
 
 function statuses(value: unknown, field: string, allowed: (s: OrchestrationStatus) => boolean) {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value)) throw invalidArgument(field, `must be an array, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw invalidArgument(field, `must be an array, got ${describe(value)}`);
   for (const s of value) {
-    if (!isOrchestrationStatus(s) || !allowed(s)) throw invalidArgument(field, `has an unsupported status ${String(s)}`);
+    if (!isOrchestrationStatus(s) || !allowed(s))
+      throw invalidArgument(field, `has an unsupported status ${String(s)}`);
   }
   return [...new Set(value as OrchestrationStatus[])];
 }
@@ -87,7 +106,8 @@ function ms(value: Date | undefined, field: string): number | undefined {
 
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string") throw invalidArgument(field, `must be a string, got ${describe(value)}`);
+  if (typeof value !== "string")
+    throw invalidArgument(field, `must be a string, got ${describe(value)}`);
   return value;
 }
 
@@ -95,7 +115,10 @@ function optionalString(value: unknown, field: string): string | undefined {
 export function pageSizeOf(value: unknown): number {
   if (value === undefined) return defaultPageSize;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > maxPageSize) {
-    throw invalidArgument("pageSize", `must be an integer from 1 to ${maxPageSize}, got ${describe(value)}`);
+    throw invalidArgument(
+      "pageSize",
+      `must be an integer from 1 to ${maxPageSize}, got ${describe(value)}`,
+    );
   }
   return value;
 }

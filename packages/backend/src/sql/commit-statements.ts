@@ -22,7 +22,13 @@ import { chunks, placeholderList, valuesStatements } from "./values.js";
  * (0 changes: lease lost), `message` / `childStart` / `conflict` (rows queued for other
  * instances or the parent), `nextVisible` (the earliest remaining inbox row of the instance).
  */
-export type CommitRole = "write" | "message" | "childStart" | "conflict" | "release" | "nextVisible";
+export type CommitRole =
+  | "write"
+  | "message"
+  | "childStart"
+  | "conflict"
+  | "release"
+  | "nextVisible";
 
 /** A statement of a commit batch with its {@link CommitRole}. */
 export interface CommitStatement extends SqlStatement {
@@ -46,7 +52,10 @@ function role(r: CommitRole, statements: readonly SqlStatement[]): CommitStateme
 function historyStatements(e: Episode, base: number, commit: OrchestrationCommit): SqlStatement[] {
   const out: SqlStatement[] = [];
   if (commit.resetHistory) {
-    out.push({ sql: `DELETE FROM History WHERE InstanceID = ? AND ${leaseHeld}`, args: [e.id, ...e.lease] });
+    out.push({
+      sql: `DELETE FROM History WHERE InstanceID = ? AND ${leaseHeld}`,
+      args: [e.id, ...e.lease],
+    });
   }
   const rows = commit.appendHistory.map((event, i) => [base + i, encodeEvent(event)]);
   const insert = (values: string) =>
@@ -56,9 +65,11 @@ function historyStatements(e: Episode, base: number, commit: OrchestrationCommit
   return out;
 }
 
+// Undefined input, parent and custom status (bound as NULL) keep the stored values.
 const updateInstance = `UPDATE Instances SET RuntimeStatus = ?, ExecutionID = ?, Name = ?, Version = ?,
-    Input = COALESCE(?, Input), ParentInstanceID = ?, CreatedTime = ?, LastUpdatedTime = ?,
-    CompletedTime = ?, Output = ?, FailureDetails = ?, CustomStatus = ?
+    Input = COALESCE(?, Input), ParentInstanceID = COALESCE(?, ParentInstanceID),
+    CreatedTime = ?, LastUpdatedTime = ?, CompletedTime = ?, Output = ?, FailureDetails = ?,
+    CustomStatus = COALESCE(?, CustomStatus)
   WHERE InstanceID = ? AND LockedBy = ?`;
 
 function updateInstanceStatement(e: Episode, commit: OrchestrationCommit): SqlStatement {
@@ -92,8 +103,14 @@ function cancelStatements(e: Episode, commit: OrchestrationCommit): SqlStatement
   if (!terminal && !commit.cancelPendingWork) return [];
   const scope = terminal ? "" : " AND ExecutionID IS NOT NULL";
   return [
-    { sql: `DELETE FROM ActivityTasks WHERE InstanceID = ? AND ${leaseHeld}`, args: [e.id, ...e.lease] },
-    { sql: `DELETE FROM Inbox WHERE InstanceID = ?${scope} AND ${leaseHeld}`, args: [e.id, ...e.lease] },
+    {
+      sql: `DELETE FROM ActivityTasks WHERE InstanceID = ? AND ${leaseHeld}`,
+      args: [e.id, ...e.lease],
+    },
+    {
+      sql: `DELETE FROM Inbox WHERE InstanceID = ?${scope} AND ${leaseHeld}`,
+      args: [e.id, ...e.lease],
+    },
   ];
 }
 
@@ -113,7 +130,8 @@ function timerStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[
   return valuesStatements(rows, insert, [e.id, e.executionId], e.lease);
 }
 
-// Dropped unless the target exists, is not terminal and (when scoped) runs that execution.
+// Dropped unless the target exists and (when scoped) runs that execution. Terminal targets do
+// get messages: the engine forwards a recursive terminate through a completed instance.
 function messageStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
   const rows = commit.messages.map((m) => [
     m.targetInstanceId,
@@ -125,8 +143,7 @@ function messageStatements(e: Episode, commit: OrchestrationCommit): SqlStatemen
     `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
      SELECT v.column1, v.column2, v.column3, ?, v.column4
      FROM (VALUES ${values}) AS v JOIN Instances AS T ON T.InstanceID = v.column1
-     WHERE T.RuntimeStatus NOT IN ${terminalStatusList}
-       AND (v.column2 IS NULL OR T.ExecutionID = v.column2) AND ${leaseHeld}`;
+     WHERE (v.column2 IS NULL OR T.ExecutionID = v.column2) AND ${leaseHeld}`;
   return valuesStatements(rows, insert, [e.nowMs], e.lease);
 }
 
@@ -158,7 +175,12 @@ function createChildren(e: Episode, children: readonly StartedInstance[]): SqlSt
 }
 
 function queueChildStarts(e: Episode, children: readonly StartedInstance[]): SqlStatement[] {
-  const rows = children.map((c) => [c.instanceId, c.executionId, startVisibleAt(c, e.nowMs), c.payload]);
+  const rows = children.map((c) => [
+    c.instanceId,
+    c.executionId,
+    startVisibleAt(c, e.nowMs),
+    c.payload,
+  ]);
   const insert = (values: string) =>
     `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
      SELECT v.column1, NULL, 'executionStarted', v.column3, v.column4
@@ -220,7 +242,10 @@ export function commitStatements(
     ...role("conflict", queueConflicts(e, commit, children)),
     ...role("message", messageStatements(e, commit)),
     ...role("write", [
-      { sql: `DELETE FROM Inbox WHERE InstanceID = ? AND LockedBy = ? AND ${leaseHeld}`, args: [e.id, e.token, ...e.lease] },
+      {
+        sql: `DELETE FROM Inbox WHERE InstanceID = ? AND LockedBy = ? AND ${leaseHeld}`,
+        args: [e.id, e.token, ...e.lease],
+      },
     ]),
     ...role("release", [releaseLeaseStatement(e.id, e.token)]),
     ...role("nextVisible", [nextVisibleStatement(e.id)]),

@@ -38,7 +38,9 @@ export function createInstanceStatements(
   const statements: SqlStatement[] = [];
   if (policy?.action === "terminate" && policy.statuses.length > 0) {
     const condition = `InstanceID = ? AND ExecutionID <> ? AND RuntimeStatus IN (${placeholderList(policy.statuses.length)})`;
-    statements.push(...deleteInstancesWhere(condition, [id, started.executionId, ...policy.statuses]));
+    statements.push(
+      ...deleteInstancesWhere(condition, [id, started.executionId, ...policy.statuses]),
+    );
   }
   statements.push(
     { sql: insertInstance, args: instanceRow(started, nowMs) },
@@ -65,7 +67,10 @@ export function addEventStatements(
   nowMs: number,
 ): SqlStatement[] {
   return [
-    { sql: insertEvent, args: [instanceId, eventKind(event), nowMs, encodeEvent(event), instanceId] },
+    {
+      sql: insertEvent,
+      args: [instanceId, eventKind(event), nowMs, encodeEvent(event), instanceId],
+    },
     { sql: selectInstanceState, args: [instanceId] },
   ];
 }
@@ -95,7 +100,9 @@ export function historyStatements(instanceId: string): SqlStatement[] {
  */
 export function purgeInstanceStatements(instanceId: string): SqlStatement[] {
   return [
-    ...deleteInstancesWhere(`InstanceID = ? AND RuntimeStatus IN ${terminalStatusList}`, [instanceId]),
+    ...deleteInstancesWhere(`InstanceID = ? AND RuntimeStatus IN ${terminalStatusList}`, [
+      instanceId,
+    ]),
     { sql: selectInstanceState, args: [instanceId] },
   ];
 }

@@ -34,15 +34,26 @@ export const defaultLockTimeoutMs = 30_000;
 function positiveMs(value: unknown, field: string): number {
   if (value === undefined) return defaultLockTimeoutMs;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw invalidArgument(field, `must be a finite number of milliseconds > 0, got ${describe(value)}`);
+    throw invalidArgument(
+      field,
+      `must be a finite number of milliseconds > 0, got ${describe(value)}`,
+    );
   }
   return value;
 }
 
 function driverOf(value: unknown): SqlDriver {
   const d = value as Partial<SqlDriver> | undefined;
-  if (typeof d !== "object" || d === null || typeof d.batch !== "function" || typeof d.close !== "function") {
-    throw invalidArgument("driver", `must be a SqlDriver with batch() and close(), got ${describe(value)}`);
+  if (
+    typeof d !== "object" ||
+    d === null ||
+    typeof d.batch !== "function" ||
+    typeof d.close !== "function"
+  ) {
+    throw invalidArgument(
+      "driver",
+      `must be a SqlDriver with batch() and close(), got ${describe(value)}`,
+    );
   }
   return d as SqlDriver;
 }
@@ -70,7 +81,10 @@ export function resolveOptions(options: SqlBackendOptions): ResolvedOptions {
   return {
     driver: driverOf(options.driver),
     logger: loggerOf(options.logger),
-    orchestrationLockTimeoutMs: positiveMs(options.orchestrationLockTimeoutMs, "orchestrationLockTimeoutMs"),
+    orchestrationLockTimeoutMs: positiveMs(
+      options.orchestrationLockTimeoutMs,
+      "orchestrationLockTimeoutMs",
+    ),
     activityLockTimeoutMs: positiveMs(options.activityLockTimeoutMs, "activityLockTimeoutMs"),
     workerName,
     now: options.now ?? Date.now,

@@ -5,7 +5,8 @@ export const leaseHeld = "EXISTS (SELECT 1 FROM Instances WHERE InstanceID = ? A
 
 // Instances with a deliverable visible event, oldest event first. An event is deliverable when
 // it belongs to no execution or to the current one; a suspended instance only wakes up for
-// resume and terminate; an instance whose start is scheduled in the future waits for it.
+// resume and terminate; an instance whose start is scheduled in the future waits for it unless
+// it is terminated (then it is handed out at once, its start claimed early, and ends TERMINATED).
 const lockInstances = `UPDATE Instances SET LockedBy = ?, LockExpiration = ?
   WHERE InstanceID IN (
     SELECT E.InstanceID FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
@@ -13,9 +14,9 @@ const lockInstances = `UPDATE Instances SET LockedBy = ?, LockExpiration = ?
       AND (E.ExecutionID IS NULL OR E.ExecutionID = I.ExecutionID)
       AND (I.LockExpiration IS NULL OR I.LockExpiration <= ?)
       AND (I.RuntimeStatus <> 'SUSPENDED' OR E.EventKind IN ('executionResumed', 'executionTerminated'))
-      AND NOT EXISTS (
+      AND (E.EventKind = 'executionTerminated' OR NOT EXISTS (
         SELECT 1 FROM Inbox AS S
-        WHERE S.InstanceID = E.InstanceID AND S.EventKind = 'executionStarted' AND S.VisibleTime > ?)
+        WHERE S.InstanceID = E.InstanceID AND S.EventKind = 'executionStarted' AND S.VisibleTime > ?))
     GROUP BY E.InstanceID
     ORDER BY MIN(E.VisibleTime), MIN(E.SequenceNumber)
     LIMIT ?)
@@ -26,9 +27,12 @@ const lockInstances = `UPDATE Instances SET LockedBy = ?, LockExpiration = ?
 const claimEvents = `UPDATE Inbox SET DequeueCount = DequeueCount + 1, LockedBy = ?
   WHERE SequenceNumber IN (
     SELECT E.SequenceNumber FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
-    WHERE I.LockedBy = ? AND E.VisibleTime <= ?
+    WHERE I.LockedBy = ?
+      AND (E.VisibleTime <= ? OR (E.EventKind = 'executionStarted' AND EXISTS (
+        SELECT 1 FROM Inbox AS T
+        WHERE T.InstanceID = E.InstanceID AND T.EventKind = 'executionTerminated' AND T.VisibleTime <= ?)))
       AND (E.ExecutionID IS NULL OR E.ExecutionID = I.ExecutionID))
-  RETURNING InstanceID, SequenceNumber, DequeueCount, EventPayload`;
+  RETURNING InstanceID, SequenceNumber, VisibleTime, DequeueCount, EventPayload`;
 
 const readHistory = `SELECT InstanceID, EventPayload FROM History
   WHERE InstanceID IN (SELECT InstanceID FROM Instances WHERE LockedBy = ?)
@@ -36,8 +40,8 @@ const readHistory = `SELECT InstanceID, EventPayload FROM History
 
 /**
  * Locks up to `maxCount` instances under `token`, claims their events and reads their history
- * (one batch). Results: locked ids; claimed `InstanceID, SequenceNumber, DequeueCount,
- * EventPayload`; history `InstanceID, EventPayload` in order.
+ * (one batch). Results: locked ids; claimed `InstanceID, SequenceNumber, VisibleTime,
+ * DequeueCount, EventPayload`; history `InstanceID, EventPayload` in order.
  */
 export function lockOrchestrationStatements(
   token: string,
@@ -47,7 +51,7 @@ export function lockOrchestrationStatements(
 ): SqlStatement[] {
   return [
     { sql: lockInstances, args: [token, expiresAtMs, nowMs, nowMs, nowMs, maxCount] },
-    { sql: claimEvents, args: [token, token, nowMs] },
+    { sql: claimEvents, args: [token, token, nowMs, nowMs] },
     { sql: readHistory, args: [token] },
   ];
 }

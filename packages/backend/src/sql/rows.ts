@@ -1,14 +1,18 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   DurableTaskError,
+  type FailureDetails,
   fromWireFailure,
   isOrchestrationStatus,
   type OrchestrationMetadata,
   type OrchestrationStatus,
   toWireFailure,
-  type FailureDetails,
 } from "@durabletask/api";
-import { type HistoryEvent, HistoryEventSchema, TaskFailureDetailsSchema } from "@durabletask/api/proto";
+import {
+  type HistoryEvent,
+  HistoryEventSchema,
+  TaskFailureDetailsSchema,
+} from "@durabletask/api/proto";
 import type { SqlValue } from "./driver.js";
 
 /** Protobuf bytes of a history event, as stored in `EventPayload` columns. */
@@ -113,7 +117,8 @@ export function metadataOfRow(row: readonly SqlValue[]): OrchestrationMetadata {
     executionId: text(row[7], "ExecutionID"),
     version: optionalText(row[8], "Version"),
     parentInstanceId: optionalText(row[9], "ParentInstanceID"),
-    serializedInput: optionalText(row[10], "Input"),
+    // JSON text is never empty: an empty stored input means "no input".
+    serializedInput: optionalText(row[10], "Input") || undefined,
     serializedOutput: optionalText(row[11], "Output"),
     serializedCustomStatus: optionalText(row[12], "CustomStatus"),
     failureDetails: decodeFailure(row[13]),

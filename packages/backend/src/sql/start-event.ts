@@ -29,7 +29,10 @@ export interface StartedInstance {
  */
 export function startedInstance(event: HistoryEvent, field: string): StartedInstance {
   if (event?.eventType?.case !== "executionStarted") {
-    throw invalidArgument(field, `must be an executionStarted event, got ${event?.eventType?.case}`);
+    throw invalidArgument(
+      field,
+      `must be an executionStarted event, got ${event?.eventType?.case}`,
+    );
   }
   if (event.timestamp === undefined) throw invalidArgument(`${field}.timestamp`, "is required");
   const started = event.eventType.value;

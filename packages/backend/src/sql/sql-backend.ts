@@ -1,0 +1,388 @@
+import { randomUUID } from "node:crypto";
+import {
+  assertInstanceId,
+  assertNonNegativeMs,
+  DurableTaskError,
+  invalidArgument,
+  type OrchestrationMetadata,
+} from "@durabletask/api";
+import type { HistoryEvent } from "@durabletask/api/proto";
+import type {
+  ActivityWorkItem,
+  Backend,
+  BackendListener,
+  CreateInstanceOptions,
+  CreateInstanceResult,
+  InstanceIdPage,
+  InstanceIdQuery,
+  InstanceQuery,
+  InstanceQueryPage,
+  OrchestrationCommit,
+  OrchestrationWorkItem,
+  PurgeFilter,
+} from "../backend.js";
+import {
+  abandonActivityStatement,
+  completeActivityStatements,
+  lockActivitiesStatement,
+  renewActivityStatement,
+} from "./activity-statements.js";
+import {
+  assertActivityItem,
+  assertCommit,
+  assertCount,
+  assertEvent,
+  assertOrchestrationItem,
+  idQueryFilter,
+  pageSizeOf,
+  purgeFilter,
+  queryFilter,
+} from "./arguments.js";
+import { announceNextVisible, CommitOutcome } from "./commit-outcome.js";
+import { childrenOf, commitStatements } from "./commit-statements.js";
+import { creationOutcome, reusePolicyOf } from "./creation.js";
+import type { SqlResult, SqlStatement } from "./driver.js";
+import { storageError } from "./errors.js";
+import {
+  addEventStatements,
+  createInstanceStatements,
+  historyStatements,
+  metadataStatement,
+  purgeInstanceStatements,
+} from "./instance-statements.js";
+import { Listeners } from "./listeners.js";
+import { type ResolvedOptions, resolveOptions, type SqlBackendOptions } from "./options.js";
+import {
+  abandonOrchestrationStatements,
+  lockOrchestrationStatements,
+  renewOrchestrationStatement,
+} from "./orchestration-statements.js";
+import {
+  listInstanceIdsStatement,
+  purgeInstancesStatements,
+  queryInstancesStatement,
+} from "./query-statements.js";
+import { decodeEvent, metadataOfRow, text } from "./rows.js";
+import { createSchemaStatements, dropSchemaStatements, schemaVersion } from "./schema.js";
+import { startedInstance, startVisibleAt } from "./start-event.js";
+import { activityItems, orchestrationItems } from "./work-items.js";
+
+function lockLost(what: string): DurableTaskError {
+  return new DurableTaskError(
+    "WorkItemLockLost",
+    `the lease of ${what} was lost to another worker or expired`,
+  );
+}
+
+function lastRows(results: readonly SqlResult[]) {
+  return results[results.length - 1]?.rows ?? [];
+}
+
+/** The Backend of every SQL store: each operation is one atomic {@link SqlDriver.batch}. */
+class SqlBackend implements Backend {
+  readonly description: string;
+  readonly #o: ResolvedOptions;
+  readonly #listeners: Listeners;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #started = false;
+
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+    this.description = options.driver.description;
+    this.#listeners = new Listeners(options.logger);
+  }
+
+  async createTaskHub(): Promise<void> {
+    const results = await this.#batch("createTaskHub", createSchemaStatements(), "write");
+    const version = Number(lastRows(results)[0]?.[0]);
+    if (version !== schemaVersion) {
+      throw new DurableTaskError(
+        "Unimplemented",
+        `the task hub has schema version ${version}; this backend supports version ${schemaVersion}`,
+      );
+    }
+  }
+
+  async deleteTaskHub(): Promise<void> {
+    const results = await this.#batch("deleteTaskHub", dropSchemaStatements(), "write");
+    await this.stop();
+    if (Number(results[0]?.rows[0]?.[0]) === 0) {
+      throw new DurableTaskError("TaskHubNotFound", `there is no task hub in ${this.description}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    await this.createTaskHub();
+    this.#started = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#started = false;
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#o.driver.close();
+  }
+
+  async createOrchestrationInstance(
+    startEvent: HistoryEvent,
+    options: CreateInstanceOptions = {},
+  ): Promise<CreateInstanceResult> {
+    this.#ready();
+    const started = startedInstance(startEvent, "startEvent");
+    const policy = reusePolicyOf(options?.reusePolicy);
+    const now = this.#o.now();
+    const statements = createInstanceStatements(started, policy, now);
+    const results = await this.#batch("createOrchestrationInstance", statements, "write");
+    const outcome = creationOutcome(started, policy, lastRows(results)[0]);
+    if (outcome.created) {
+      this.#listeners.work("orchestration", startVisibleAt(started, now));
+      this.#listeners.instanceChanged(started.instanceId);
+    }
+    return outcome;
+  }
+
+  async addNewOrchestrationEvent(instanceId: string, event: HistoryEvent): Promise<void> {
+    this.#ready();
+    assertInstanceId(instanceId);
+    assertEvent(event, "event");
+    const now = this.#o.now();
+    const results = await this.#batch(
+      "addNewOrchestrationEvent",
+      addEventStatements(instanceId, event, now),
+      "write",
+    );
+    if (lastRows(results).length === 0) {
+      throw new DurableTaskError("InstanceNotFound", `no orchestration instance '${instanceId}'`);
+    }
+    if ((results[0]?.changes ?? 0) > 0) this.#listeners.work("orchestration", now);
+  }
+
+  async lockOrchestrationWorkItems(maxCount: number): Promise<OrchestrationWorkItem[]> {
+    this.#ready();
+    assertCount(maxCount, "maxCount");
+    const token = this.#token();
+    const now = this.#o.now();
+    const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
+    const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt);
+    const results = await this.#batch("lockOrchestrationWorkItems", statements, "write");
+    return orchestrationItems(results, token, expiresAt);
+  }
+
+  async completeOrchestrationWorkItem(
+    item: OrchestrationWorkItem,
+    commit: OrchestrationCommit,
+  ): Promise<void> {
+    this.#ready();
+    assertOrchestrationItem(item);
+    assertCommit(commit);
+    const children = childrenOf(commit);
+    const now = this.#o.now();
+    const statements = commitStatements(item, commit, children, now);
+    const results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
+    const outcome = new CommitOutcome(statements, results);
+    if (!outcome.released) throw lockLost(`orchestration '${item.instanceId}'`);
+    outcome.announce(this.#listeners, item.instanceId, commit, children, now);
+  }
+
+  async abandonOrchestrationWorkItem(item: OrchestrationWorkItem, delayMs: number): Promise<void> {
+    this.#ready();
+    assertOrchestrationItem(item);
+    assertNonNegativeMs(delayMs, "delayMs");
+    const now = this.#o.now();
+    const statements = abandonOrchestrationStatements(
+      item.instanceId,
+      item.lockToken,
+      now + delayMs,
+    );
+    const results = await this.#batch("abandonOrchestrationWorkItem", statements, "write");
+    if (results[1]?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
+    announceNextVisible(this.#listeners, lastRows(results), now);
+  }
+
+  async renewOrchestrationWorkItemLock(item: OrchestrationWorkItem): Promise<number> {
+    this.#ready();
+    assertOrchestrationItem(item);
+    const expiresAt = this.#o.now() + this.#o.orchestrationLockTimeoutMs;
+    const statement = renewOrchestrationStatement(item.instanceId, item.lockToken, expiresAt);
+    const [result] = await this.#batch("renewOrchestrationWorkItemLock", [statement], "write");
+    if (result?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
+    return expiresAt;
+  }
+
+  async lockActivityWorkItems(maxCount: number): Promise<ActivityWorkItem[]> {
+    this.#ready();
+    assertCount(maxCount, "maxCount");
+    const token = this.#token();
+    const now = this.#o.now();
+    const expiresAt = now + this.#o.activityLockTimeoutMs;
+    const statement = lockActivitiesStatement(token, maxCount, now, expiresAt);
+    const [result] = await this.#batch("lockActivityWorkItems", [statement], "write");
+    return activityItems(result, token, expiresAt);
+  }
+
+  async completeActivityWorkItem(item: ActivityWorkItem, result: HistoryEvent): Promise<void> {
+    this.#ready();
+    assertActivityItem(item);
+    assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
+    const now = this.#o.now();
+    const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
+    const results = await this.#batch("completeActivityWorkItem", statements, "write");
+    if (results[1]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+    if ((results[0]?.changes ?? 0) > 0) this.#listeners.work("orchestration", now);
+  }
+
+  async abandonActivityWorkItem(item: ActivityWorkItem, delayMs: number): Promise<void> {
+    this.#ready();
+    assertActivityItem(item);
+    assertNonNegativeMs(delayMs, "delayMs");
+    const visibleAt = this.#o.now() + delayMs;
+    const statement = abandonActivityStatement(item.sequenceNumber, item.lockToken, visibleAt);
+    const [result] = await this.#batch("abandonActivityWorkItem", [statement], "write");
+    if (result?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+    this.#listeners.work("activity", visibleAt);
+  }
+
+  async renewActivityWorkItemLock(item: ActivityWorkItem): Promise<number> {
+    this.#ready();
+    assertActivityItem(item);
+    const expiresAt = this.#o.now() + this.#o.activityLockTimeoutMs;
+    const statement = renewActivityStatement(item.sequenceNumber, item.lockToken, expiresAt);
+    const [result] = await this.#batch("renewActivityWorkItemLock", [statement], "write");
+    if (result?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+    return expiresAt;
+  }
+
+  async getOrchestrationMetadata(
+    instanceId: string,
+    options?: { readonly fetchPayloads?: boolean | undefined },
+  ): Promise<OrchestrationMetadata | undefined> {
+    this.#ready();
+    assertInstanceId(instanceId);
+    const statement = metadataStatement(instanceId, options?.fetchPayloads ?? true);
+    const [result] = await this.#batch("getOrchestrationMetadata", [statement], "read");
+    const row = result?.rows[0];
+    return row === undefined ? undefined : metadataOfRow(row);
+  }
+
+  async getOrchestrationHistory(instanceId: string): Promise<HistoryEvent[]> {
+    this.#ready();
+    assertInstanceId(instanceId);
+    const results = await this.#batch(
+      "getOrchestrationHistory",
+      historyStatements(instanceId),
+      "read",
+    );
+    if (results[0]?.rows.length === 0) {
+      throw new DurableTaskError("InstanceNotFound", `no orchestration instance '${instanceId}'`);
+    }
+    return lastRows(results).map((row) => decodeEvent(row[0]));
+  }
+
+  async queryInstances(query: InstanceQuery): Promise<InstanceQueryPage> {
+    this.#ready();
+    const filter = queryFilter(query ?? {});
+    const pageSize = pageSizeOf(query?.pageSize);
+    const statement = queryInstancesStatement(filter, query?.fetchPayloads ?? true, pageSize + 1);
+    const [result] = await this.#batch("queryInstances", [statement], "read");
+    const instances = (result?.rows ?? []).map(metadataOfRow);
+    if (instances.length <= pageSize) return { instances };
+    const page = instances.slice(0, pageSize);
+    return { instances: page, continuationToken: page[page.length - 1]?.instanceId };
+  }
+
+  async listInstanceIds(query: InstanceIdQuery): Promise<InstanceIdPage> {
+    this.#ready();
+    const filter = idQueryFilter(query ?? {});
+    const pageSize = pageSizeOf(query?.pageSize);
+    const [result] = await this.#batch(
+      "listInstanceIds",
+      [listInstanceIdsStatement(filter, pageSize + 1)],
+      "read",
+    );
+    const ids = (result?.rows ?? []).map((row) => text(row[0], "InstanceID"));
+    if (ids.length <= pageSize) return { instanceIds: ids };
+    const page = ids.slice(0, pageSize);
+    return { instanceIds: page, lastInstanceKey: page[page.length - 1] };
+  }
+
+  async purgeOrchestrationState(instanceId: string): Promise<void> {
+    this.#ready();
+    assertInstanceId(instanceId);
+    const results = await this.#batch(
+      "purgeOrchestrationState",
+      purgeInstanceStatements(instanceId),
+      "write",
+    );
+    if ((results[results.length - 2]?.changes ?? 0) > 0) {
+      this.#listeners.instanceChanged(instanceId);
+      return;
+    }
+    const row = lastRows(results)[0];
+    if (row === undefined)
+      throw new DurableTaskError("InstanceNotFound", `no orchestration instance '${instanceId}'`);
+    throw new DurableTaskError(
+      "NotCompleted",
+      `orchestration instance '${instanceId}' is ${String(row[0])}, not in a terminal state`,
+    );
+  }
+
+  async purgeInstances(filter: PurgeFilter): Promise<number> {
+    this.#ready();
+    if (typeof filter !== "object" || filter === null)
+      throw invalidArgument("filter", "must be an object");
+    const results = await this.#batch(
+      "purgeInstances",
+      purgeInstancesStatements(purgeFilter(filter)),
+      "write",
+    );
+    const ids = lastRows(results).map((row) => text(row[0], "InstanceID"));
+    this.#listeners.instanceChanged(...ids);
+    return ids.length;
+  }
+
+  subscribe(listener: BackendListener): () => void {
+    if (typeof listener !== "object" || listener === null)
+      throw invalidArgument("listener", "must be an object");
+    return this.#listeners.add(listener);
+  }
+
+  #ready(): void {
+    if (!this.#started) {
+      throw new DurableTaskError(
+        "NotInitialized",
+        `the backend ${this.description} is not started`,
+      );
+    }
+  }
+
+  #token(): string {
+    return `${this.#o.workerName}:${randomUUID()}`;
+  }
+
+  async #batch(operation: string, statements: readonly SqlStatement[], mode: "read" | "write") {
+    const pending = this.#o.driver.batch(statements, mode);
+    this.#inFlight.add(pending);
+    try {
+      return await pending;
+    } catch (err) {
+      throw storageError(err, operation);
+    } finally {
+      this.#inFlight.delete(pending);
+    }
+  }
+}
+
+/**
+ * A {@link Backend} over any SQL store reachable through a {@link SqlDriver} (SQLite dialect).
+ * Every operation is exactly one atomic `batch` (one round trip to a remote database), with
+ * lease conditions expressed in SQL, so several processes can share one database.
+ *
+ * Throws `InvalidArgument` naming the offending option.
+ *
+ * @example
+ * const backend = createSqlBackend({ driver: mySqliteDriver, orchestrationLockTimeoutMs: 60_000 });
+ * await backend.start();
+ */
+export function createSqlBackend(options: SqlBackendOptions): Backend {
+  return new SqlBackend(resolveOptions(options));
+}

@@ -1,0 +1,95 @@
+import type { HistoryEvent } from "@durabletask/api/proto";
+import type { ActivityWorkItem, OrchestrationWorkItem } from "../backend.js";
+import type { SqlResult, SqlValue } from "./driver.js";
+import { decodeEvent, int, text } from "./rows.js";
+
+interface Claimed {
+  readonly sequence: number;
+  readonly visibleAt: number;
+  readonly dequeueCount: number;
+  readonly event: HistoryEvent;
+}
+
+function groupBy<T>(rows: readonly (readonly SqlValue[])[], map: (row: readonly SqlValue[]) => T) {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const id = text(row[0], "InstanceID");
+    const group = groups.get(id);
+    if (group === undefined) groups.set(id, [map(row)]);
+    else group.push(map(row));
+  }
+  return groups;
+}
+
+function claimedOf(row: readonly SqlValue[]): Claimed {
+  return {
+    sequence: int(row[1], "SequenceNumber"),
+    visibleAt: int(row[2], "VisibleTime"),
+    dequeueCount: int(row[3], "DequeueCount"),
+    event: decodeEvent(row[4]),
+  };
+}
+
+function firstArrival(events: readonly Claimed[]): [number, number] {
+  let visibleAt = Number.POSITIVE_INFINITY;
+  let sequence = Number.POSITIVE_INFINITY;
+  for (const e of events) {
+    visibleAt = Math.min(visibleAt, e.visibleAt);
+    sequence = Math.min(sequence, e.sequence);
+  }
+  return [visibleAt, sequence];
+}
+
+function byFirstArrival(a: readonly Claimed[], b: readonly Claimed[]): number {
+  const [av, as] = firstArrival(a);
+  const [bv, bs] = firstArrival(b);
+  return av - bv || as - bs;
+}
+
+/**
+ * The work items of one lock batch (results: locked ids, claimed events, history), in the order
+ * the instances were picked: oldest visible event first.
+ */
+export function orchestrationItems(
+  results: readonly SqlResult[],
+  lockToken: string,
+  lockExpiresAtMs: number,
+): OrchestrationWorkItem[] {
+  const claimed = groupBy(results[1]?.rows ?? [], claimedOf);
+  const history = groupBy(results[2]?.rows ?? [], (row) => decodeEvent(row[1]));
+  const locked = (results[0]?.rows ?? []).map((row) => text(row[0], "InstanceID"));
+  const events = (id: string) => claimed.get(id) ?? [];
+  return locked
+    .sort((a, b) => byFirstArrival(events(a), events(b)))
+    .map((instanceId) => {
+      const newEvents = [...events(instanceId)].sort((a, b) => a.sequence - b.sequence);
+      const maxDequeue = Math.max(1, ...newEvents.map((e) => e.dequeueCount));
+      return {
+        instanceId,
+        lockToken,
+        lockExpiresAtMs,
+        history: history.get(instanceId) ?? [],
+        newEvents: newEvents.map((e) => e.event),
+        retryCount: maxDequeue - 1,
+      };
+    });
+}
+
+/** The work items of one activity lock statement, oldest task first. */
+export function activityItems(
+  result: SqlResult | undefined,
+  lockToken: string,
+  lockExpiresAtMs: number,
+): ActivityWorkItem[] {
+  return (result?.rows ?? [])
+    .map((row) => ({
+      sequenceNumber: int(row[0], "SequenceNumber"),
+      instanceId: text(row[1], "InstanceID"),
+      executionId: text(row[2], "ExecutionID"),
+      lockToken,
+      lockExpiresAtMs,
+      event: decodeEvent(row[4]),
+      retryCount: int(row[3], "DequeueCount") - 1,
+    }))
+    .sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+}

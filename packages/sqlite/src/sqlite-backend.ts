@@ -1,0 +1,75 @@
+import { describe, invalidArgument, type Logger } from "@durabletask/api";
+import type { Backend } from "@durabletask/backend";
+import { createSqlBackend } from "@durabletask/backend/sql";
+import { createSqliteDriver } from "./sqlite-driver.js";
+
+/** Options of {@link createSqliteBackend}. */
+export interface SqliteBackendOptions {
+  /** The database file; default `:memory:` (a database that lives until `stop()`). */
+  readonly path?: string | undefined;
+  /** SQLite's `synchronous` setting; default `FULL` (no committed work lost on power failure). */
+  readonly synchronous?: "NORMAL" | "FULL" | undefined;
+  /** How long a write waits for another connection's lock; default 5,000 ms. */
+  readonly busyTimeoutMs?: number | undefined;
+  /** How long an orchestration lease lasts unless renewed; default 30,000 ms. */
+  readonly orchestrationLockTimeoutMs?: number | undefined;
+  /** How long an activity lease lasts unless renewed; default 30,000 ms. */
+  readonly activityLockTimeoutMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+  /** Prefix of lock tokens; default `<hostname>,<pid>`. */
+  readonly workerName?: string | undefined;
+}
+
+function pathOf(value: unknown): string {
+  if (value === undefined) return ":memory:";
+  if (typeof value !== "string" || value.trim() === "") {
+    throw invalidArgument("path", `must be a non-empty string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function synchronousOf(value: unknown): "NORMAL" | "FULL" {
+  if (value === undefined) return "FULL";
+  if (value !== "NORMAL" && value !== "FULL") {
+    throw invalidArgument("synchronous", `must be "NORMAL" or "FULL", got ${describe(value)}`);
+  }
+  return value;
+}
+
+function busyTimeoutOf(value: unknown): number {
+  if (value === undefined) return 5000;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw invalidArgument(
+      "busyTimeoutMs",
+      `must be an integer number of milliseconds ≥ 0, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A {@link Backend} that stores everything in one SQLite database through better-sqlite3.
+ * Several backends (processes) may share one database file; the database is opened by
+ * `start()` and closed by `stop()`. Throws `InvalidArgument` naming a bad option.
+ *
+ * @example
+ * const backend = createSqliteBackend({ path: "./taskhub.sqlite3" });
+ * await backend.start();
+ */
+export function createSqliteBackend(options: SqliteBackendOptions = {}): Backend {
+  if (typeof options !== "object" || options === null) {
+    throw invalidArgument("options", `must be an object, got ${describe(options)}`);
+  }
+  const driver = createSqliteDriver({
+    path: pathOf(options.path),
+    synchronous: synchronousOf(options.synchronous),
+    busyTimeoutMs: busyTimeoutOf(options.busyTimeoutMs),
+  });
+  return createSqlBackend({
+    driver,
+    logger: options.logger,
+    orchestrationLockTimeoutMs: options.orchestrationLockTimeoutMs,
+    activityLockTimeoutMs: options.activityLockTimeoutMs,
+    workerName: options.workerName,
+  });
+}

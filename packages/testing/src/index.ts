@@ -1,0 +1,5 @@
+export type { BackendFactory, BackendFactoryOptions } from "./backend-factory.js";
+export { describeBackendConformance } from "./describe-backend-conformance.js";
+export type { EngineHarness, StartEngineOptions } from "./engine-harness.js";
+export { sleep, startEngine } from "./engine-harness.js";
+export { describeOrchestrationConformance } from "./orchestration-suite.js";
