@@ -1,0 +1,199 @@
+import { parseArgs } from "node:util";
+import type { LogLevel } from "@durabletask/api";
+import { type LogFormat, logFormats, logLevels } from "./logger.js";
+import type { BackendKind, SidecarOptions } from "./sidecar.js";
+import { UsageError } from "./usage-error.js";
+
+/** What the command line asks for. */
+export type Command =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "run"; readonly options: SidecarOptions };
+
+interface FlagSpec {
+  readonly env: string;
+  readonly value: string;
+  readonly help: string;
+}
+
+/** Every flag with its environment variable, value name and help text. */
+export const flags = {
+  host: {
+    env: "DURABLETASK_HOST",
+    value: "<host>",
+    help: "address to listen on (default: localhost)",
+  },
+  port: {
+    env: "DURABLETASK_PORT",
+    value: "<port>",
+    help: "port to listen on, 0 = any free port (default: 4001)",
+  },
+  db: { env: "DURABLETASK_DB", value: "<file>", help: "SQLite database file (default: in-memory)" },
+  backend: {
+    env: "DURABLETASK_BACKEND",
+    value: "<kind>",
+    help: "sqlite | libsql (default: sqlite)",
+  },
+  "libsql-url": {
+    env: "DURABLETASK_LIBSQL_URL",
+    value: "<url>",
+    help: "libsql database URL (libsql://, http(s)://, ws(s)://, file:)",
+  },
+  "libsql-auth-token": {
+    env: "DURABLETASK_LIBSQL_AUTH_TOKEN",
+    value: "<token>",
+    help: "libsql auth token",
+  },
+  "log-level": {
+    env: "DURABLETASK_LOG_LEVEL",
+    value: "<level>",
+    help: "debug | info | warn | error (default: info)",
+  },
+  "log-format": {
+    env: "DURABLETASK_LOG_FORMAT",
+    value: "<format>",
+    help: "text | json (default: text)",
+  },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof flags;
+
+/** The `--help` text. */
+export function usage(): string {
+  const rows = Object.entries(flags).map(([name, spec]) => {
+    const left = `  --${name} ${spec.value}`;
+    return `${left.padEnd(34)}${spec.help}\n${"".padEnd(34)}env ${spec.env}`;
+  });
+  return [
+    "Usage: durabletask-sidecar [options]",
+    "",
+    "A Durable Task gRPC sidecar (TaskHubSidecarService) on SQLite, for the official Durable Task",
+    "SDKs. Flags override environment variables.",
+    "",
+    "Options:",
+    ...rows,
+    `${"  -h, --help".padEnd(34)}show this help`,
+    `${"  -v, --version".padEnd(34)}print the version`,
+  ].join("\n");
+}
+
+/**
+ * Reads the command line `args` (without `node` and the script) and the environment `env`.
+ * Flags beat environment variables; empty environment variables count as unset. Throws a
+ * {@link UsageError} naming the offending flag.
+ */
+export function parseCommand(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Command {
+  const values = parseFlags(args);
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const setting = (name: FlagName): Setting | undefined => {
+    const fromFlag = values[name];
+    if (fromFlag !== undefined) return { value: fromFlag, source: `--${name}` };
+    const fromEnv = env[flags[name].env];
+    if (fromEnv === undefined || fromEnv === "") return undefined;
+    return { value: fromEnv, source: `${flags[name].env} (--${name})` };
+  };
+  const get = (name: FlagName, fallback: string): Setting =>
+    setting(name) ?? { value: fallback, source: `--${name}` };
+  const backend = oneOf<BackendKind>(get("backend", "sqlite"), ["sqlite", "libsql"]);
+  const libsqlUrl = libsqlUrlOf(setting("libsql-url"));
+  if (backend === "libsql" && libsqlUrl === undefined) {
+    throw new UsageError(
+      `--libsql-url (or ${flags["libsql-url"].env}) is required with --backend libsql`,
+    );
+  }
+  const db = setting("db");
+  if (backend === "libsql" && db !== undefined) {
+    throw new UsageError(
+      `${db.source}: applies to --backend sqlite only; use --libsql-url with --backend libsql`,
+    );
+  }
+  return {
+    kind: "run",
+    options: {
+      host: hostOf(get("host", "localhost")),
+      port: portOf(get("port", "4001")),
+      backend,
+      db: db?.value,
+      libsqlUrl,
+      libsqlAuthToken: setting("libsql-auth-token")?.value,
+      logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
+      logFormat: oneOf<LogFormat>(get("log-format", "text"), logFormats),
+    },
+  };
+}
+
+/** A value and where it came from, for error messages: `--port` or `DURABLETASK_PORT (--port)`. */
+interface Setting {
+  readonly value: string;
+  readonly source: string;
+}
+
+function parseFlags(args: readonly string[]) {
+  const string = { type: "string" } as const;
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: string,
+        port: string,
+        db: string,
+        backend: string,
+        "libsql-url": string,
+        "libsql-auth-token": string,
+        "log-level": string,
+        "log-format": string,
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+    return values;
+  } catch (error) {
+    // parseArgs' messages name the flag ("Unknown option '--x'", "Option '--port <value>' argument missing").
+    throw new UsageError((error as Error).message.split("\n")[0] ?? "bad command line");
+  }
+}
+
+function oneOf<T extends string>({ value, source }: Setting, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${source}: must be one of ${allowed.join(", ")}, got '${value}'`);
+}
+
+function portOf({ value, source }: Setting): number {
+  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new UsageError(`${source}: must be an integer from 0 to 65535, got '${value}'`);
+  }
+  return port;
+}
+
+function hostOf({ value, source }: Setting): string {
+  if (value.trim() === "" || /\s/.test(value)) {
+    throw new UsageError(`${source}: must be a host name or address, got '${value}'`);
+  }
+  return value;
+}
+
+const libsqlProtocols = ["libsql:", "http:", "https:", "ws:", "wss:", "file:"];
+
+function libsqlUrlOf(setting: Setting | undefined): string | undefined {
+  if (setting === undefined) return undefined;
+  const { value, source } = setting;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${source}: not a URL: '${value}'`);
+  }
+  if (!libsqlProtocols.includes(url.protocol)) {
+    throw new UsageError(
+      `${source}: the scheme must be one of ${libsqlProtocols.join(" ")}, got '${url.protocol}'`,
+    );
+  }
+  return value;
+}

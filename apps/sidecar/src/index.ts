@@ -1,0 +1,7 @@
+export type { Command } from "./flags.js";
+export { flags, parseCommand, usage } from "./flags.js";
+export type { LogFormat, LoggerOptions } from "./logger.js";
+export { createLogger, logFormats, logLevels } from "./logger.js";
+export type { BackendKind, Sidecar, SidecarOptions } from "./sidecar.js";
+export { createSidecar, maxReceiveMessageBytes } from "./sidecar.js";
+export { UsageError } from "./usage-error.js";

@@ -1,0 +1,141 @@
+// Runs the built sidecar (`dist/main.js`) as a child process, as a user would.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import * as wire from "@durabletask/api/proto";
+import { health } from "@durabletask/api/proto";
+import { grpcServiceDefinition } from "@durabletask/grpc";
+import {
+  type Client,
+  type ClientReadableStream,
+  credentials,
+  makeGenericClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
+
+export const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+/** A sidecar process and what it printed. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the port of the `durabletask sidecar listening on host:port` line; rejects if the process exits first. */
+  listening(): Promise<number>;
+  /** Resolves with the exit code (or signal name). */
+  readonly exited: Promise<number | string>;
+}
+
+const started = new Set<ChildProcess>();
+
+/** Kills every sidecar process still running (call in `afterEach`). */
+export async function killAll(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          started.delete(child);
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.kill("SIGKILL");
+        }),
+    ),
+  );
+}
+
+/** Starts `node dist/main.js …args` with `env` added to a clean environment. */
+export function startCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: build the sidecar first`);
+  const cleanEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith("DURABLETASK_")),
+  );
+  const child = spawn(process.execPath, [mainJs, ...args], {
+    env: { ...cleanEnv, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => {
+      started.delete(child);
+      resolve(code ?? signal ?? "unknown");
+    }),
+  );
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    listening: () =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const match = /durabletask sidecar listening on [^\s:]+:(\d+)/.exec(stderr);
+          if (match) {
+            child.stderr?.off("data", check);
+            resolve(Number(match[1]));
+          }
+        };
+        child.stderr?.on("data", check);
+        check();
+        void exited.then((code) =>
+          reject(new Error(`sidecar exited (${code}) before listening:\n${stderr}`)),
+        );
+      }),
+  };
+}
+
+type HealthClient = Client & {
+  check(
+    request: unknown,
+    callback: (error: ServiceError | null, response: health.HealthCheckResponse) => void,
+  ): void;
+  watch(request: unknown): ClientReadableStream<health.HealthCheckResponse>;
+};
+
+/** A `grpc.health.v1.Health` client of `address`. */
+export function healthClient(address: string): HealthClient {
+  const Constructor = makeGenericClientConstructor(grpcServiceDefinition(health.Health), "Health");
+  return new Constructor(address, credentials.createInsecure()) as unknown as HealthClient;
+}
+
+/** The serving status `address` reports for the whole server (service ""). */
+export function checkHealth(address: string): Promise<health.HealthCheckResponse_ServingStatus> {
+  const client = healthClient(address);
+  return new Promise((resolve, reject) =>
+    client.check(create(health.HealthCheckRequestSchema, { service: "" }), (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(response.status);
+    }),
+  );
+}
+
+type Unary = (
+  request: unknown,
+  callback: (error: ServiceError | null, response: unknown) => void,
+) => void;
+
+/** Calls a unary `TaskHubSidecarService` method (camelCase name) on `address`. */
+export function callSidecar<T>(address: string, method: string, request: unknown): Promise<T> {
+  const Constructor = makeGenericClientConstructor(
+    grpcServiceDefinition(wire.TaskHubSidecarService),
+    "Sidecar",
+  );
+  const client = new Constructor(address, credentials.createInsecure()) as unknown as Client &
+    Record<string, Unary>;
+  return new Promise((resolve, reject) =>
+    client[method]?.call(client, request, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(response as T);
+    }),
+  );
+}

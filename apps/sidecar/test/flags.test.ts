@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { flags, parseCommand, usage } from "../src/flags.js";
+import { UsageError } from "../src/usage-error.js";
+
+const run = (args: string[], env: Record<string, string> = {}) => {
+  const command = parseCommand(args, env);
+  if (command.kind !== "run") throw new Error(`expected run, got ${command.kind}`);
+  return command.options;
+};
+
+const usageError = (args: string[], env: Record<string, string> = {}): string => {
+  try {
+    parseCommand(args, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a UsageError");
+};
+
+describe("parseCommand", () => {
+  it("defaults like durabletask-go: localhost:4001, in-memory sqlite, info text logs", () => {
+    expect(run([])).toEqual({
+      host: "localhost",
+      port: 4001,
+      backend: "sqlite",
+      db: undefined,
+      libsqlUrl: undefined,
+      libsqlAuthToken: undefined,
+      logLevel: "info",
+      logFormat: "text",
+    });
+  });
+
+  it("reads every flag", () => {
+    expect(
+      run([
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--db",
+        "x.sqlite3",
+        "--log-level",
+        "debug",
+        "--log-format",
+        "json",
+      ]),
+    ).toMatchObject({
+      host: "0.0.0.0",
+      port: 0,
+      db: "x.sqlite3",
+      logLevel: "debug",
+      logFormat: "json",
+    });
+    expect(run(["--port=5000"]).port).toBe(5000);
+  });
+
+  it("reads every environment variable; flags beat them; empty ones count as unset", () => {
+    const env = {
+      DURABLETASK_HOST: "127.0.0.1",
+      DURABLETASK_PORT: "4100",
+      DURABLETASK_DB: "env.sqlite3",
+      DURABLETASK_LOG_LEVEL: "warn",
+      DURABLETASK_LOG_FORMAT: "json",
+    };
+    expect(run([], env)).toMatchObject({
+      host: "127.0.0.1",
+      port: 4100,
+      db: "env.sqlite3",
+      logLevel: "warn",
+      logFormat: "json",
+    });
+    expect(run(["--port", "4200", "--log-format", "text"], env)).toMatchObject({
+      port: 4200,
+      logFormat: "text",
+      db: "env.sqlite3",
+    });
+    expect(run([], { DURABLETASK_PORT: "", DURABLETASK_DB: "" })).toMatchObject({
+      port: 4001,
+      db: undefined,
+    });
+  });
+
+  it("names the flag, or the environment variable, in every error", () => {
+    expect(usageError(["--port", "abc"])).toBe(
+      "--port: must be an integer from 0 to 65535, got 'abc'",
+    );
+    expect(usageError(["--port", "65536"])).toMatch(/^--port: /);
+    expect(usageError([], { DURABLETASK_PORT: "-1" })).toMatch(
+      /^DURABLETASK_PORT \(--port\): must be an integer/,
+    );
+    expect(usageError(["--log-level", "loud"])).toBe(
+      "--log-level: must be one of debug, info, warn, error, got 'loud'",
+    );
+    expect(usageError(["--log-format", "xml"])).toBe(
+      "--log-format: must be one of text, json, got 'xml'",
+    );
+    expect(usageError(["--backend", "pg"])).toBe(
+      "--backend: must be one of sqlite, libsql, got 'pg'",
+    );
+    expect(usageError(["--host", " "])).toMatch(/^--host: /);
+    expect(usageError(["--bogus"])).toMatch(/--bogus/);
+    expect(usageError(["--port"])).toMatch(/--port/);
+    expect(usageError(["extra"])).toMatch(/extra/);
+  });
+
+  it("validates the libsql settings", () => {
+    expect(usageError(["--backend", "libsql"])).toMatch(
+      /^--libsql-url \(or DURABLETASK_LIBSQL_URL\) is required/,
+    );
+    expect(usageError(["--backend", "libsql", "--libsql-url", "not a url"])).toMatch(
+      /^--libsql-url: not a URL/,
+    );
+    expect(usageError(["--backend", "libsql", "--libsql-url", "ftp://x"])).toMatch(
+      /^--libsql-url: the scheme/,
+    );
+    expect(usageError(["--backend", "libsql", "--libsql-url", "libsql://x", "--db", "a"])).toMatch(
+      /^--db: applies to/,
+    );
+    expect(
+      run(["--backend", "libsql", "--libsql-url", "libsql://db.example.turso.io"], {
+        DURABLETASK_LIBSQL_AUTH_TOKEN: "t",
+      }),
+    ).toMatchObject({
+      backend: "libsql",
+      libsqlUrl: "libsql://db.example.turso.io",
+      libsqlAuthToken: "t",
+    });
+  });
+
+  it("--help and --version win over everything else", () => {
+    expect(parseCommand(["--help"], { DURABLETASK_PORT: "bad" })).toEqual({ kind: "help" });
+    expect(parseCommand(["-v"], {})).toEqual({ kind: "version" });
+  });
+
+  it("documents every flag and environment variable", () => {
+    const text = usage();
+    for (const [name, spec] of Object.entries(flags)) {
+      expect(text).toContain(`--${name}`);
+      expect(text).toContain(spec.env);
+    }
+  });
+});

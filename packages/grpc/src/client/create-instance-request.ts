@@ -1,0 +1,97 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  assertDate,
+  assertInstanceId,
+  assertName,
+  describe,
+  invalidArgument,
+  isOrchestrationStatus,
+  type OrchestrationStatus,
+  serializePayload,
+  toWireStatus,
+} from "@durabletask/api";
+import type { ReusePolicy, ScheduleOptions } from "@durabletask/backend";
+import type { RequestOf } from "./sidecar-stub.js";
+
+/** A validated `StartInstance` request and how to treat an `InstanceExists` answer. */
+export interface CreateInstancePlan {
+  readonly instanceId: string;
+  readonly request: RequestOf<"startInstance">;
+  /**
+   * For a reuse policy with action `"ignore"`: the statuses of an existing instance that make
+   * `InstanceExists` a success (the sidecar protocol cannot express "ignore").
+   */
+  readonly ignoreStatuses?: readonly OrchestrationStatus[] | undefined;
+}
+
+/**
+ * Validates the arguments of `scheduleNewOrchestration` exactly as the in-process client does
+ * (`InvalidArgument` naming the field) and builds the wire request. The reuse policy maps as
+ * follows: `"terminate"` → `orchestrationIdReusePolicy.replaceableStatus`; `"error"` → no policy
+ * (the sidecar rejects every taken id, which is what "error" means for listed and unlisted
+ * statuses alike); `"ignore"` → no policy plus {@link CreateInstancePlan.ignoreStatuses}.
+ */
+export function createInstanceRequest(
+  orchestrator: unknown,
+  options: ScheduleOptions = {},
+): CreateInstancePlan {
+  const name = orchestratorName(orchestrator);
+  const instanceId = options.instanceId ?? crypto.randomUUID();
+  assertInstanceId(instanceId, "instanceId");
+  if (options.startAt !== undefined) assertDate(options.startAt, "startAt");
+  if (options.version !== undefined) assertName(options.version, "version");
+  const policy = reusePolicyOf(options.reusePolicy);
+  const input = serializePayload(options.input, "input");
+  const request: RequestOf<"startInstance"> = {
+    instanceId,
+    name,
+    version: options.version,
+    input,
+    scheduledStartTimestamp:
+      options.startAt === undefined ? undefined : timestampFromMs(options.startAt.getTime()),
+    orchestrationIdReusePolicy:
+      policy?.action === "terminate"
+        ? { replaceableStatus: policy.statuses.map(toWireStatus) }
+        : undefined,
+    tags: tagsOf(options.tags),
+  };
+  const ignoreStatuses = policy?.action === "ignore" ? policy.statuses : undefined;
+  return { instanceId, request, ignoreStatuses };
+}
+
+function orchestratorName(orchestrator: unknown): string {
+  const name =
+    typeof orchestrator === "function" ||
+    (typeof orchestrator === "object" && orchestrator !== null)
+      ? (orchestrator as { name?: unknown }).name
+      : orchestrator;
+  assertName(name, "orchestrator");
+  return name;
+}
+
+function reusePolicyOf(policy: ReusePolicy | undefined): ReusePolicy | undefined {
+  if (policy === undefined) return undefined;
+  if (!["error", "ignore", "terminate"].includes(policy.action)) {
+    throw invalidArgument(
+      "reusePolicy.action",
+      `must be "error", "ignore" or "terminate", got ${String(policy.action)}`,
+    );
+  }
+  if (!Array.isArray(policy.statuses) || !policy.statuses.every(isOrchestrationStatus)) {
+    throw invalidArgument("reusePolicy.statuses", "must be an array of orchestration statuses");
+  }
+  return policy;
+}
+
+function tagsOf(tags: unknown): Record<string, string> | undefined {
+  if (tags === undefined) return undefined;
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
+    throw invalidArgument("tags", `must be an object of strings, got ${describe(tags)}`);
+  }
+  for (const [key, value] of Object.entries(tags)) {
+    if (typeof value !== "string") {
+      throw invalidArgument(`tags.${key}`, `must be a string, got ${describe(value)}`);
+    }
+  }
+  return { ...(tags as Record<string, string>) };
+}

@@ -1,0 +1,327 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  DurableTaskError,
+  type ExecuteOptions,
+  type Executor,
+  type Logger,
+  silentLogger,
+} from "@durabletask/api";
+import {
+  type ActivityRequest,
+  type ActivityResponse,
+  type OrchestratorRequest,
+  type OrchestratorResponse,
+  type WorkItem,
+  WorkItemSchema,
+} from "@durabletask/api/proto";
+
+type Kind = "orchestration" | "activity";
+
+/** One connected `GetWorkItems` stream: an SDK worker that competes for work items. */
+export interface WorkItemStream {
+  /** Sends a work item; throws if the stream is gone. */
+  send(item: WorkItem): void;
+  /** Most orchestration work items outstanding at once on this stream; 0 = no limit. */
+  readonly maxOrchestrations: number;
+  /** Most activity work items outstanding at once on this stream; 0 = no limit. */
+  readonly maxActivities: number;
+  /** A label for logs (peer, user agent). */
+  readonly label: string;
+}
+
+interface Pending {
+  readonly kind: Kind;
+  readonly token: string;
+  readonly key: string;
+  readonly workItem: WorkItem;
+  stream: WorkItemStream | undefined;
+  settle(response: OrchestratorResponse | ActivityResponse | Error): void;
+}
+
+interface StreamState {
+  readonly stream: WorkItemStream;
+  readonly items: Set<Pending>;
+  orchestrations: number;
+  activities: number;
+}
+
+/** Options of {@link createGrpcExecutor}. */
+export interface GrpcExecutorOptions {
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * The sidecar's {@link Executor}: it hands each episode and activity to an SDK worker connected
+ * through `GetWorkItems`, and resolves when that worker calls `CompleteOrchestratorTask` /
+ * `CompleteActivityTask`.
+ *
+ * - Streams compete for work; each gets no more than its declared `maxConcurrent*WorkItems`.
+ * - Work created while no stream is connected waits (the engine fetches nothing it cannot run).
+ * - When a stream ends, its unfinished work items go to another stream; the first completion
+ *   wins and later ones are reported as unknown.
+ * - Completions are matched by completion token, or without one by instance id (episodes) and
+ *   instance id + task id (activities), as the SDKs that predate tokens send them.
+ */
+export class GrpcExecutor implements Executor {
+  private readonly logger: Logger;
+  private readonly queue: Pending[] = [];
+  private readonly byToken = new Map<string, Pending>();
+  private readonly byKey = new Map<string, Pending>();
+  private readonly streams = new Map<WorkItemStream, StreamState>();
+  private readonly capacityListeners = new Set<() => void>();
+  private nextStream = 0;
+
+  constructor(options: GrpcExecutorOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  executeOrchestrator(
+    request: OrchestratorRequest,
+    options: ExecuteOptions = {},
+  ): Promise<OrchestratorResponse> {
+    const workItem = create(WorkItemSchema, {
+      request: { case: "orchestratorRequest", value: request },
+    });
+    return this.execute(
+      "orchestration",
+      request.instanceId,
+      workItem,
+      options,
+    ) as Promise<OrchestratorResponse>;
+  }
+
+  executeActivity(
+    request: ActivityRequest,
+    options: ExecuteOptions = {},
+  ): Promise<ActivityResponse> {
+    const workItem = create(WorkItemSchema, {
+      request: { case: "activityRequest", value: request },
+    });
+    const key = activityKey(request.orchestrationInstance?.instanceId ?? "", request.taskId);
+    return this.execute("activity", key, workItem, options) as Promise<ActivityResponse>;
+  }
+
+  capacity(kind: Kind): number {
+    let total = 0;
+    for (const state of this.streams.values()) {
+      const limit =
+        kind === "orchestration" ? state.stream.maxOrchestrations : state.stream.maxActivities;
+      if (limit <= 0) return Number.POSITIVE_INFINITY;
+      total += Math.max(
+        0,
+        limit - (kind === "orchestration" ? state.orchestrations : state.activities),
+      );
+    }
+    // Items already waiting for a stream count against the free slots.
+    return Math.max(0, total - this.queue.filter((p) => p.kind === kind).length);
+  }
+
+  onCapacityAvailable(listener: () => void): () => void {
+    this.capacityListeners.add(listener);
+    return () => this.capacityListeners.delete(listener);
+  }
+
+  /** Number of connected streams. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Registers a connected stream and sends it whatever is waiting. */
+  connect(stream: WorkItemStream): void {
+    this.streams.set(stream, { stream, items: new Set(), orchestrations: 0, activities: 0 });
+    this.logger.info("work item stream connected", {
+      stream: stream.label,
+      streams: this.streams.size,
+    });
+    this.dispatch();
+    this.announceCapacity();
+  }
+
+  /** Unregisters a stream; its unfinished work items go back to the front of the queue. */
+  disconnect(stream: WorkItemStream): void {
+    const state = this.streams.get(stream);
+    if (state === undefined) return;
+    this.streams.delete(stream);
+    const orphans = [...state.items];
+    for (const item of orphans) item.stream = undefined;
+    this.queue.unshift(...orphans);
+    this.logger.info("work item stream closed", {
+      stream: stream.label,
+      redelivered: orphans.length,
+      streams: this.streams.size,
+    });
+    this.dispatch();
+  }
+
+  /** Completes an episode; `NotFound`-style error when no such work item is outstanding. */
+  completeOrchestration(response: OrchestratorResponse): void {
+    const pending = this.find("orchestration", response.completionToken, response.instanceId);
+    this.finish(pending, response);
+  }
+
+  /** Completes an activity; `NotFound`-style error when no such work item is outstanding. */
+  completeActivity(response: ActivityResponse): void {
+    const pending = this.find(
+      "activity",
+      response.completionToken,
+      activityKey(response.instanceId, response.taskId),
+    );
+    this.finish(pending, response);
+  }
+
+  /** Gives a work item back: the engine retries it later with back-off. */
+  abandon(kind: Kind, completionToken: string): void {
+    const pending = this.byToken.get(completionToken);
+    if (pending === undefined || pending.kind !== kind) {
+      throw new DurableTaskError(
+        "InstanceNotFound",
+        `No outstanding ${kind} work item has completion token '${completionToken}'.`,
+      );
+    }
+    this.finish(
+      pending,
+      new DurableTaskError("Aborted", `The worker abandoned the ${kind} work item.`),
+    );
+  }
+
+  /** Fails every outstanding item (shutdown). */
+  close(): void {
+    for (const pending of [...this.byToken.values()]) {
+      this.finish(pending, new DurableTaskError("Aborted", "The sidecar is shutting down."));
+    }
+  }
+
+  private execute(
+    kind: Kind,
+    key: string,
+    workItem: WorkItem,
+    options: ExecuteOptions,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const token = crypto.randomUUID();
+      workItem.completionToken = token;
+      const onAbort = (): void => this.finish(pending, toError(options.signal?.reason));
+      const pending: Pending = {
+        kind,
+        token,
+        key,
+        workItem,
+        stream: undefined,
+        settle: (outcome) => {
+          options.signal?.removeEventListener("abort", onAbort);
+          if (outcome instanceof Error) reject(outcome);
+          else resolve(outcome);
+        },
+      };
+      if (options.signal?.aborted) return reject(toError(options.signal.reason));
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.byToken.set(token, pending);
+      this.byKey.set(`${kind}:${key}`, pending);
+      this.queue.push(pending);
+      this.dispatch();
+    });
+  }
+
+  private find(kind: Kind, token: string, key: string): Pending {
+    const pending = token !== "" ? this.byToken.get(token) : this.byKey.get(`${kind}:${key}`);
+    if (pending === undefined || pending.kind !== kind) {
+      const what = token !== "" ? `completion token '${token}'` : `key '${key}'`;
+      throw new DurableTaskError(
+        "InstanceNotFound",
+        `No outstanding ${kind} work item matches ${what}; it was completed already, abandoned, or timed out.`,
+      );
+    }
+    return pending;
+  }
+
+  private finish(pending: Pending, outcome: OrchestratorResponse | ActivityResponse | Error): void {
+    if (this.byToken.get(pending.token) !== pending) return;
+    this.byToken.delete(pending.token);
+    if (this.byKey.get(`${pending.kind}:${pending.key}`) === pending)
+      this.byKey.delete(`${pending.kind}:${pending.key}`);
+    const queued = this.queue.indexOf(pending);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    this.release(pending);
+    pending.settle(outcome);
+    this.dispatch();
+    this.announceCapacity();
+  }
+
+  private release(pending: Pending): void {
+    const state = pending.stream === undefined ? undefined : this.streams.get(pending.stream);
+    pending.stream = undefined;
+    if (state === undefined || !state.items.delete(pending)) return;
+    if (pending.kind === "orchestration") state.orchestrations--;
+    else state.activities--;
+  }
+
+  /** Sends queued items, oldest first, to streams with free slots (round robin). */
+  private dispatch(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const pending = this.queue[i] as Pending;
+      const state = this.pickStream(pending.kind);
+      if (state === undefined) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.assign(pending, state);
+    }
+  }
+
+  private assign(pending: Pending, state: StreamState): void {
+    pending.stream = state.stream;
+    state.items.add(pending);
+    if (pending.kind === "orchestration") state.orchestrations++;
+    else state.activities++;
+    try {
+      state.stream.send(pending.workItem);
+    } catch (error) {
+      this.logger.warn("failed to send a work item; the stream is closed", {
+        stream: state.stream.label,
+        error,
+      });
+      this.disconnect(state.stream);
+    }
+  }
+
+  private pickStream(kind: Kind): StreamState | undefined {
+    const states = [...this.streams.values()];
+    for (let n = 0; n < states.length; n++) {
+      const state = states[(this.nextStream + n) % states.length] as StreamState;
+      const limit =
+        kind === "orchestration" ? state.stream.maxOrchestrations : state.stream.maxActivities;
+      const used = kind === "orchestration" ? state.orchestrations : state.activities;
+      if (limit <= 0 || used < limit) {
+        this.nextStream = (this.nextStream + n + 1) % states.length;
+        return state;
+      }
+    }
+    return undefined;
+  }
+
+  private announceCapacity(): void {
+    for (const listener of this.capacityListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.warn("capacity listener failed", { error });
+      }
+    }
+  }
+}
+
+function activityKey(instanceId: string, taskId: number): string {
+  return `${instanceId}/${taskId}`;
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error
+    ? reason
+    : new DurableTaskError("Aborted", String(reason ?? "aborted"));
+}
+
+/** Creates the sidecar's executor. */
+export function createGrpcExecutor(options: GrpcExecutorOptions = {}): GrpcExecutor {
+  return new GrpcExecutor(options);
+}

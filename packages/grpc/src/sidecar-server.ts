@@ -1,0 +1,136 @@
+import { assertNonNegativeMs, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
+import { type Backend, createTaskHubWorker, type TaskHubWorker } from "@durabletask/backend";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { createGrpcExecutor } from "./grpc-executor.js";
+import { addSidecarServices } from "./grpc-server.js";
+
+/** Options of {@link createSidecarServer}. */
+export interface SidecarServerOptions {
+  readonly backend: Backend;
+  readonly logger?: Logger | undefined;
+  /** Default `localhost`. */
+  readonly host?: string | undefined;
+  /** Default 4001; 0 picks a free port (see {@link SidecarServer.port}). */
+  readonly port?: number | undefined;
+  /** Largest request accepted, in bytes; default 256 MiB (gRPC's own default is 4 MiB). */
+  readonly maxReceiveMessageBytes?: number | undefined;
+  /** Episodes handed to SDK workers at once; default 1000. */
+  readonly maxConcurrentOrchestrations?: number | undefined;
+  /** Activities handed to SDK workers at once; default 1000. */
+  readonly maxConcurrentActivities?: number | undefined;
+  /** How long `stop()` waits for SDK workers to finish in-flight work; default 30 s. */
+  readonly drainTimeoutMs?: number | undefined;
+  /** Interval of health pings on work item streams; default 30 s, 0 = none. */
+  readonly healthPingIntervalMs?: number | undefined;
+  /** Default: insecure (plain-text) credentials. */
+  readonly credentials?: ServerCredentials | undefined;
+}
+
+/** A running Durable Task sidecar. */
+export interface SidecarServer {
+  /** The bound port (useful with `port: 0`). */
+  readonly port: number;
+  /** `host:port` the server listens on. */
+  readonly address: string;
+  /**
+   * Stops taking new work, lets SDK workers finish in-flight work (up to `drainTimeoutMs`), ends
+   * the work item streams, shuts the server down and stops the backend. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a `TaskHubSidecarService` server over `backend`: the official Durable Task SDKs (and
+ * `TaskHubGrpcClient` / `TaskHubGrpcWorker`) connect to it as their sidecar.
+ */
+export async function createSidecarServer(options: SidecarServerOptions): Promise<SidecarServer> {
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? "localhost";
+  const port = options.port ?? 4001;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw invalidArgument("port", `must be 0–65535, got ${port}`);
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
+  const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 256 * 1024 * 1024;
+  const executor = createGrpcExecutor({ logger });
+  const worker: TaskHubWorker = createTaskHubWorker({
+    backend: options.backend,
+    executor,
+    logger,
+    maxConcurrentOrchestrations: options.maxConcurrentOrchestrations ?? 1000,
+    maxConcurrentActivities: options.maxConcurrentActivities ?? 1000,
+    drainTimeoutMs,
+    stopBackendOnStop: false,
+  });
+  let serving = false;
+  const server = new Server({
+    "grpc.max_receive_message_length": maxReceiveMessageBytes,
+    "grpc.max_send_message_length": -1,
+  });
+  const handle = addSidecarServices(server, {
+    backend: options.backend,
+    executor,
+    logger,
+    healthPingIntervalMs: options.healthPingIntervalMs,
+    isServing: () => serving,
+  });
+  await worker.start();
+  let boundPort: number;
+  try {
+    boundPort = await bind(
+      server,
+      `${host}:${port}`,
+      options.credentials ?? ServerCredentials.createInsecure(),
+    );
+  } catch (error) {
+    // Nothing is served: release what start() acquired, or the caller's process never exits.
+    server.forceShutdown();
+    await worker.stop();
+    executor.close();
+    await options.backend.stop();
+    throw error;
+  }
+  serving = true;
+  const address = `${host}:${boundPort}`;
+  logger.info(`listening on ${address}`, { backend: options.backend.description });
+  let stopping: Promise<void> | undefined;
+  return {
+    port: boundPort,
+    address,
+    stop() {
+      stopping ??= (async () => {
+        serving = false;
+        logger.info("shutting down: draining in-flight work");
+        await worker.stop();
+        executor.close();
+        handle.closeStreams();
+        await shutdown(server, 5000);
+        await options.backend.stop();
+        logger.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
+  });
+}
+
+/** Lets running calls finish for up to `graceMs`, then cuts the rest (long polls) off. */
+function shutdown(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
