@@ -59,6 +59,8 @@ export interface SidecarServicesOptions {
 export interface SidecarServicesHandle {
   /** Ends every open `GetWorkItems` stream (the SDKs then reconnect elsewhere or retry). */
   closeStreams(): void;
+  /** Ends running unary calls (long polls) with UNAVAILABLE "shutting down". */
+  cancelCalls(): void;
 }
 
 type Handler = (call: never, callback: never) => void;
@@ -74,17 +76,26 @@ export function addSidecarServices(
   const logger = options.logger ?? silentLogger;
   const service = createSidecarService(options);
   const streams = new Set<ServerWritableStream<unknown, unknown>>();
+  const calls = new Set<AbortController>();
 
   function unary<Req, Res>(fn: (req: Req, ctx: CallContext) => Promise<Res>): Handler {
     return ((call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const controller = new AbortController();
+      calls.add(controller);
       call.on("cancelled", () =>
         controller.abort(new DurableTaskError("Aborted", "the caller cancelled")),
       );
-      fn(call.request, { signal: controller.signal }).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error, logger) as ServiceError, null),
-      );
+      fn(call.request, { signal: controller.signal })
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => {
+            // A call cut short by shutdown reports why, so clients retry instead of giving up.
+            const reason = controller.signal.reason;
+            const cause = DurableTaskError.is(reason, "Unavailable") ? reason : error;
+            callback(toServiceError(cause, logger) as ServiceError, null);
+          },
+        )
+        .finally(() => calls.delete(controller));
     }) as Handler;
   }
 
@@ -146,6 +157,10 @@ export function addSidecarServices(
     closeStreams() {
       for (const call of streams) call.end();
       streams.clear();
+    },
+    cancelCalls() {
+      const reason = new DurableTaskError("Unavailable", "the sidecar is shutting down; retry");
+      for (const controller of calls) controller.abort(reason);
     },
   };
 }

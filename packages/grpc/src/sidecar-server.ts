@@ -104,6 +104,7 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
         await worker.stop();
         executor.close();
         handle.closeStreams();
+        handle.cancelCalls();
         await shutdown(server, 5000);
         await options.backend.stop();
         logger.info("stopped");
