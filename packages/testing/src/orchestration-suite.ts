@@ -167,6 +167,20 @@ export function describeOrchestrationConformance(
       expect(Date.now() - startedAt).toBeLessThan(2500);
     });
 
+    it("runs activities in parallel with the default worker settings", async () => {
+      // durabletask-go's workers default to one item at a time; ours must not.
+      engine = await startEngine(createBackend, (r) => {
+        r.addActivity("Wait", () => sleep(300));
+        r.addOrchestrator("Parallel", async (ctx: OrchestrationContext) => {
+          await Promise.all([0, 1, 2, 3, 4].map(() => ctx.callActivity("Wait")));
+        });
+      });
+      const startedAt = Date.now();
+      const m = await run(engine, "Parallel");
+      expect(m.runtimeStatus).toBe("COMPLETED");
+      expect(Date.now() - startedAt).toBeLessThan(1200);
+    });
+
     it("runs a sub-orchestration with an explicit id", async () => {
       const e = await start((r) => {
         r.addOrchestrator("Child", (_ctx: OrchestrationContext, x: number) => x * 2);
