@@ -92,7 +92,7 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
   }
   serving = true;
   const address = `${host}:${boundPort}`;
-  logger.info(`listening on ${address}`, { backend: options.backend.description });
+  logger.debug(`serving on ${address}`, { backend: options.backend.description });
   let stopping: Promise<void> | undefined;
   return {
     port: boundPort,

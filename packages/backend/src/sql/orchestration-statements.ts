@@ -1,26 +1,52 @@
-import type { SqlStatement } from "./driver.js";
+import type { SqlStatement, SqlValue } from "./driver.js";
 
 /** The lease condition every write of an episode carries; args: instance id, lock token. */
 export const leaseHeld = "EXISTS (SELECT 1 FROM Instances WHERE InstanceID = ? AND LockedBy = ?)";
 
-// Instances with a deliverable visible event, oldest event first. An event is deliverable when
-// it belongs to no execution or to the current one; a suspended instance only wakes up for
-// resume and terminate; an instance whose start is scheduled in the future waits for it unless
-// it is terminated (then it is handed out at once, its start claimed early, and ends TERMINATED).
-const lockInstances = `UPDATE Instances SET LockedBy = ?, LockExpiration = ?
-  WHERE InstanceID IN (
-    SELECT E.InstanceID FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
-    WHERE E.VisibleTime <= ?
+// Whether inbox row E can be delivered to instance I now: it belongs to no execution or to the
+// current one; a suspended instance only wakes up for resume and terminate; an instance whose
+// start is scheduled in the future waits for it unless it is terminated (then it is handed out
+// at once, its start claimed early, and it ends TERMINATED).
+const deliverable = `E.VisibleTime <= :now
       AND (E.ExecutionID IS NULL OR E.ExecutionID = I.ExecutionID)
-      AND (I.LockExpiration IS NULL OR I.LockExpiration <= ?)
       AND (I.RuntimeStatus <> 'SUSPENDED' OR E.EventKind IN ('executionResumed', 'executionTerminated'))
       AND (E.EventKind = 'executionTerminated' OR NOT EXISTS (
         SELECT 1 FROM Inbox AS S
-        WHERE S.InstanceID = E.InstanceID AND S.EventKind = 'executionStarted' AND S.VisibleTime > ?))
-    GROUP BY E.InstanceID
-    ORDER BY MIN(E.VisibleTime), MIN(E.SequenceNumber)
-    LIMIT ?)
+        WHERE S.InstanceID = E.InstanceID AND S.EventKind = 'executionStarted' AND S.VisibleTime > :now))`;
+
+// Instances to lease, oldest deliverable event first. Two sources: unclaimed rows of unleased
+// instances (walked in visible-time order on the partial index of unclaimed rows, stopping after
+// :limit distinct instances, so the cost does not grow with the backlog or the number of
+// in-flight episodes), and
+// instances whose lease expired while they held claimed rows (a crashed or stuck worker).
+const lockInstances = `UPDATE Instances SET LockedBy = :token, LockExpiration = :expires
+  WHERE InstanceID IN (
+    SELECT InstanceID FROM (
+      SELECT DISTINCT E.InstanceID FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
+      WHERE E.LockedBy IS NULL AND (I.LockExpiration IS NULL OR I.LockExpiration <= :now)
+        AND ${deliverable}
+      ORDER BY E.VisibleTime, E.SequenceNumber
+      LIMIT :limit)
+    UNION
+    SELECT InstanceID FROM (
+      SELECT I.InstanceID FROM Instances AS I
+      WHERE I.LockExpiration <= :now AND EXISTS (
+        SELECT 1 FROM Inbox AS E WHERE E.InstanceID = I.InstanceID AND E.LockedBy IS NOT NULL AND ${deliverable})
+      LIMIT :limit)
+    LIMIT :limit)
   RETURNING InstanceID`;
+
+/** A statement with `:name` placeholders compiled to positional `?` arguments. */
+function named(sql: string, values: Readonly<Record<string, SqlValue>>): SqlStatement {
+  const args: SqlValue[] = [];
+  const text = sql.replace(/:([a-z]+)/g, (_match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new TypeError(`no value for :${name}`);
+    args.push(value);
+    return "?";
+  });
+  return { sql: text, args };
+}
 
 // Every deliverable visible event of the instances just locked, including rows an earlier,
 // expired lease had claimed.
@@ -50,7 +76,7 @@ export function lockOrchestrationStatements(
   expiresAtMs: number,
 ): SqlStatement[] {
   return [
-    { sql: lockInstances, args: [token, expiresAtMs, nowMs, nowMs, nowMs, maxCount] },
+    named(lockInstances, { token, expires: expiresAtMs, now: nowMs, limit: maxCount }),
     { sql: claimEvents, args: [token, token, nowMs, nowMs] },
     { sql: readHistory, args: [token] },
   ];

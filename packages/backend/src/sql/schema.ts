@@ -36,6 +36,7 @@ const tables: readonly string[] = [
   "CREATE INDEX IF NOT EXISTS IX_Instances_RuntimeStatus ON Instances (RuntimeStatus, CreatedTime)",
   "CREATE INDEX IF NOT EXISTS IX_Instances_CreatedTime ON Instances (CreatedTime)",
   "CREATE INDEX IF NOT EXISTS IX_Instances_LockedBy ON Instances (LockedBy)",
+  "CREATE INDEX IF NOT EXISTS IX_Instances_LockExpiration ON Instances (LockExpiration) WHERE LockExpiration IS NOT NULL",
   `CREATE TABLE IF NOT EXISTS History (
     InstanceID TEXT NOT NULL,
     SequenceNumber INTEGER NOT NULL,
@@ -56,7 +57,9 @@ const tables: readonly string[] = [
     LockedBy TEXT NULL,
     EventPayload BLOB NOT NULL
   )`,
-  "CREATE INDEX IF NOT EXISTS IX_Inbox_VisibleTime ON Inbox (VisibleTime, SequenceNumber)",
+  // Unclaimed rows by visible time: the lock step walks this in order and stops after a few, so
+  // its cost does not grow with the rows that in-flight episodes have claimed.
+  "CREATE INDEX IF NOT EXISTS IX_Inbox_Ready ON Inbox (VisibleTime, SequenceNumber) WHERE LockedBy IS NULL",
   "CREATE INDEX IF NOT EXISTS IX_Inbox_InstanceID ON Inbox (InstanceID, SequenceNumber)",
   // The activity queue. VisibleTime is when a task may next be leased: the enqueue time, the end
   // of an abandon delay, or while leased the lease's expiry.
