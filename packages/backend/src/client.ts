@@ -8,7 +8,7 @@ import {
   executionSuspendedEvent,
   executionTerminatedEvent,
   invalidArgument,
-  isOrchestrationStatus,
+  isTerminalStatus,
   type Logger,
   type OrchestrationMetadata,
   serializePayload,
@@ -24,6 +24,7 @@ import type {
   ReusePolicy,
 } from "./backend.js";
 import { purgeRecursively } from "./purge.js";
+import { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js";
 import { type WaitOptions, waitForInstance } from "./wait-for-instance.js";
 
 /** Options of {@link TaskHubClient.scheduleNewOrchestration}. */
@@ -99,29 +100,6 @@ export interface TaskHubClientOptions {
   readonly logger?: Logger | undefined;
 }
 
-function orchestratorName(orchestrator: unknown): string {
-  const name =
-    typeof orchestrator === "function" ||
-    (typeof orchestrator === "object" && orchestrator !== null)
-      ? (orchestrator as { name?: unknown }).name
-      : orchestrator;
-  assertName(name, "orchestrator");
-  return name;
-}
-
-function validateReusePolicy(policy: ReusePolicy | undefined): void {
-  if (policy === undefined) return;
-  if (!["error", "ignore", "terminate"].includes(policy.action)) {
-    throw invalidArgument(
-      "reusePolicy.action",
-      `must be "error", "ignore" or "terminate", got ${String(policy.action)}`,
-    );
-  }
-  if (!Array.isArray(policy.statuses) || !policy.statuses.every(isOrchestrationStatus)) {
-    throw invalidArgument("reusePolicy.statuses", "must be an array of orchestration statuses");
-  }
-}
-
 /**
  * Creates the in-process client. It talks to the backend directly; waits are woken by the
  * backend's change notifications and fall back to polling for changes made by other processes.
@@ -132,12 +110,13 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
   const now = Date.now;
   return {
     async scheduleNewOrchestration(orchestrator, opts = {}) {
-      const name = orchestratorName(orchestrator);
+      const name = orchestratorNameOf(orchestrator);
       const instanceId = opts.instanceId ?? crypto.randomUUID();
       assertInstanceId(instanceId, "instanceId");
       if (opts.startAt !== undefined) assertDate(opts.startAt, "startAt");
       if (opts.version !== undefined) assertName(opts.version, "version");
-      validateReusePolicy(opts.reusePolicy);
+      const reusePolicy = reusePolicyOf(opts.reusePolicy);
+      const tags = tagsOf(opts.tags);
       const input = serializePayload(opts.input, "input");
       const start = executionStartedEvent(
         {
@@ -147,11 +126,11 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
           input,
           version: opts.version,
           scheduledStartMs: opts.startAt?.getTime(),
-          tags: opts.tags,
+          tags,
         },
         now(),
       );
-      await backend.createOrchestrationInstance(start, { reusePolicy: opts.reusePolicy });
+      await backend.createOrchestrationInstance(start, { reusePolicy });
       logger.debug("scheduled orchestration", { instanceId, name });
       return instanceId;
     },
@@ -164,15 +143,7 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
     waitForOrchestrationStart: (instanceId, opts) =>
       waitForInstance(backend, instanceId, (m) => m.runtimeStatus !== "PENDING", opts),
     waitForOrchestrationCompletion: (instanceId, opts) =>
-      waitForInstance(
-        backend,
-        instanceId,
-        (m) =>
-          m.runtimeStatus === "COMPLETED" ||
-          m.runtimeStatus === "FAILED" ||
-          m.runtimeStatus === "TERMINATED",
-        opts,
-      ),
+      waitForInstance(backend, instanceId, (m) => isTerminalStatus(m.runtimeStatus), opts),
     async raiseEvent(instanceId, eventName, data) {
       assertInstanceId(instanceId);
       assertName(eventName, "eventName");

@@ -33,6 +33,7 @@ export { runEpisode } from "./orchestration-episode.js";
 export { abandonDelayMs, createOrchestrationWorkSource } from "./orchestration-worker.js";
 export { purgeRecursively } from "./purge.js";
 export { OrchestrationRuntimeState } from "./runtime-state.js";
+export { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js";
 export type { TaskHubWorker, TaskHubWorkerOptions } from "./task-hub-worker.js";
 export { createTaskHubWorker } from "./task-hub-worker.js";
 export type { WaitOptions } from "./wait-for-instance.js";

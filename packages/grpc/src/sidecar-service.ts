@@ -265,14 +265,7 @@ export function createSidecarService(options: SidecarServiceOptions) {
     waitForInstanceStart: (req: wire.GetInstanceRequest, ctx: CallContext) =>
       waitFor(req, ctx, (m) => m.runtimeStatus !== "PENDING"),
     waitForInstanceCompletion: (req: wire.GetInstanceRequest, ctx: CallContext) =>
-      waitFor(
-        req,
-        ctx,
-        (m) =>
-          m.runtimeStatus === "COMPLETED" ||
-          m.runtimeStatus === "FAILED" ||
-          m.runtimeStatus === "TERMINATED",
-      ),
+      waitFor(req, ctx, (m) => isTerminalStatus(m.runtimeStatus)),
     async raiseEvent(req: wire.RaiseEventRequest) {
       assertName(req.name, "name");
       await send(req.instanceId, eventRaisedEvent(now(), req.name, req.input));

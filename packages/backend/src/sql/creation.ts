@@ -1,31 +1,10 @@
-import {
-  DurableTaskError,
-  describe,
-  invalidArgument,
-  isOrchestrationStatus,
-} from "@durabletask/api";
+export { reusePolicyOf } from "../schedule-options.js";
+
+import { DurableTaskError } from "@durabletask/api";
 import type { CreateInstanceResult, ReusePolicy } from "../backend.js";
 import type { SqlValue } from "./driver.js";
 import { status, text } from "./rows.js";
 import type { StartedInstance } from "./start-event.js";
-
-const actions: readonly string[] = ["error", "ignore", "terminate"];
-
-/** A validated reuse policy (`InvalidArgument` naming the field otherwise). */
-export function reusePolicyOf(value: unknown): ReusePolicy | undefined {
-  if (value === undefined) return undefined;
-  const policy = value as ReusePolicy;
-  if (typeof policy !== "object" || policy === null || !actions.includes(policy.action)) {
-    throw invalidArgument(
-      "reusePolicy.action",
-      `must be error, ignore or terminate, got ${describe(policy?.action)}`,
-    );
-  }
-  if (!Array.isArray(policy.statuses) || !policy.statuses.every(isOrchestrationStatus)) {
-    throw invalidArgument("reusePolicy.statuses", "must be an array of orchestration statuses");
-  }
-  return { action: policy.action, statuses: [...new Set(policy.statuses)] };
-}
 
 /**
  * What a create batch did, from the instance row it read last (`RuntimeStatus, ExecutionID`):

@@ -3,14 +3,16 @@ import {
   assertDate,
   assertInstanceId,
   assertName,
-  describe,
-  invalidArgument,
-  isOrchestrationStatus,
   type OrchestrationStatus,
   serializePayload,
   toWireStatus,
 } from "@durabletask/api";
-import type { ReusePolicy, ScheduleOptions } from "@durabletask/backend";
+import {
+  orchestratorNameOf,
+  reusePolicyOf,
+  type ScheduleOptions,
+  tagsOf,
+} from "@durabletask/backend";
 import type { RequestOf } from "./sidecar-stub.js";
 
 /** A validated `StartInstance` request and how to treat an `InstanceExists` answer. */
@@ -35,7 +37,7 @@ export function createInstanceRequest(
   orchestrator: unknown,
   options: ScheduleOptions = {},
 ): CreateInstancePlan {
-  const name = orchestratorName(orchestrator);
+  const name = orchestratorNameOf(orchestrator);
   const instanceId = options.instanceId ?? crypto.randomUUID();
   assertInstanceId(instanceId, "instanceId");
   if (options.startAt !== undefined) assertDate(options.startAt, "startAt");
@@ -57,41 +59,4 @@ export function createInstanceRequest(
   };
   const ignoreStatuses = policy?.action === "ignore" ? policy.statuses : undefined;
   return { instanceId, request, ignoreStatuses };
-}
-
-function orchestratorName(orchestrator: unknown): string {
-  const name =
-    typeof orchestrator === "function" ||
-    (typeof orchestrator === "object" && orchestrator !== null)
-      ? (orchestrator as { name?: unknown }).name
-      : orchestrator;
-  assertName(name, "orchestrator");
-  return name;
-}
-
-function reusePolicyOf(policy: ReusePolicy | undefined): ReusePolicy | undefined {
-  if (policy === undefined) return undefined;
-  if (!["error", "ignore", "terminate"].includes(policy.action)) {
-    throw invalidArgument(
-      "reusePolicy.action",
-      `must be "error", "ignore" or "terminate", got ${String(policy.action)}`,
-    );
-  }
-  if (!Array.isArray(policy.statuses) || !policy.statuses.every(isOrchestrationStatus)) {
-    throw invalidArgument("reusePolicy.statuses", "must be an array of orchestration statuses");
-  }
-  return policy;
-}
-
-function tagsOf(tags: unknown): Record<string, string> | undefined {
-  if (tags === undefined) return undefined;
-  if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
-    throw invalidArgument("tags", `must be an object of strings, got ${describe(tags)}`);
-  }
-  for (const [key, value] of Object.entries(tags)) {
-    if (typeof value !== "string") {
-      throw invalidArgument(`tags.${key}`, `must be a string, got ${describe(value)}`);
-    }
-  }
-  return { ...(tags as Record<string, string>) };
 }
