@@ -1,4 +1,5 @@
 import { tmpdir } from "node:os";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchModes } from "./modes.js";
 import type { WaitStrategy } from "./workloads/workload.js";
@@ -21,8 +22,15 @@ export interface BenchConfig {
   readonly tmpDir: string;
   /** Where the JSON report goes; default `.bench/bench-<time>.json`. */
   readonly jsonPath: string | undefined;
-  /** An unmeasured W1 run first, so the first measurement is not JIT warm-up. */
+  /**
+   * An unmeasured W1 run first, so the first measurement is not JIT warm-up; in the sidecar
+   * modes, whose processes are fresh for every run, a warm-up inside every run instead.
+   */
   readonly warmup: boolean;
+  /** Sidecar modes: `maxConcurrentOrchestrations` / `maxConcurrentActivities` of our gRPC worker. */
+  readonly workerConcurrency: number;
+  /** Sidecar modes: run the sidecar with `--cpu-prof`, writing its profiles into this directory. */
+  readonly sidecarCpuProfDir: string | undefined;
   readonly smoke: boolean;
 }
 
@@ -44,6 +52,10 @@ export function usage(): string {
     "  --repeat <count>   measurements per figure; the median is reported (default 3)",
     "  --ceiling-ms <ms>  duration of each raw storage figure (default 1000)",
     "  --wait <how>       W1 completion detection: poll | waiters (default poll)",
+    "  --worker-concurrency <count>",
+    "                     sidecar-grpc-worker: the worker's concurrency limits (default 100)",
+    "  --sidecar-cpu-prof <dir>",
+    "                     sidecar modes: node --cpu-prof the sidecar, profiles into <dir>",
     "  --tmp <dir>        parent of the temporary store directories (default: the OS temp dir)",
     "  --json <file>      write the JSON report here (default .bench/bench-<time>.json)",
     "  --no-warmup        skip the unmeasured warm-up run",
@@ -70,6 +82,8 @@ export function parseBenchArgs(args: readonly string[]): BenchConfig | "help" {
       wait: { type: "string", default: "poll" },
       tmp: { type: "string", default: tmpdir() },
       json: { type: "string" },
+      "worker-concurrency": { type: "string" },
+      "sidecar-cpu-prof": { type: "string" },
       "no-warmup": { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -91,6 +105,9 @@ export function parseBenchArgs(args: readonly string[]): BenchConfig | "help" {
     tmpDir: values.tmp,
     jsonPath: values.json,
     warmup: !values["no-warmup"],
+    workerConcurrency: count(values["worker-concurrency"], 100, "--worker-concurrency"),
+    sidecarCpuProfDir:
+      values["sidecar-cpu-prof"] === undefined ? undefined : resolve(values["sidecar-cpu-prof"]),
     smoke: values.smoke,
   };
 }

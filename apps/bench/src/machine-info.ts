@@ -1,4 +1,5 @@
 import { availableParallelism, cpus, totalmem } from "node:os";
+import { clockTicksPerSecond } from "./sidecar/proc-stats.js";
 
 /** The machine a benchmark ran on, for the JSON report. */
 export interface MachineInfo {
@@ -9,6 +10,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly platform: string;
   readonly arch: string;
+  /** The kernel's clock ticks per second: the resolution of the sidecar modes' CPU times. */
+  readonly clockTicksPerSecond: number;
   /** When the report was made, ISO 8601. */
   readonly date: string;
 }
@@ -24,6 +27,7 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     platform: process.platform,
     arch: process.arch,
+    clockTicksPerSecond: clockTicksPerSecond(),
     date: new Date().toISOString(),
   };
 }

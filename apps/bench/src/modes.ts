@@ -1,7 +1,13 @@
 import type { BenchMode } from "./modes/bench-mode.js";
+import { createSidecarMode } from "./modes/sidecar-mode.js";
 import { createSqliteMode } from "./modes/sqlite-mode.js";
 
-/** Every mode the benchmark knows, by name (add libSQL and the sidecar here). */
+/** Every mode the benchmark knows, by name (add libSQL here). */
 export const benchModes: ReadonlyMap<string, BenchMode> = new Map(
-  [createSqliteMode("NORMAL"), createSqliteMode("FULL")].map((mode) => [mode.name, mode]),
+  [
+    createSqliteMode("NORMAL"),
+    createSqliteMode("FULL"),
+    createSidecarMode("microsoft"),
+    createSidecarMode("grpc-worker"),
+  ].map((mode): [string, BenchMode] => [mode.name, mode]),
 );

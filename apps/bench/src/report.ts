@@ -14,7 +14,7 @@ export function formatTable(report: BenchReport): string {
   const { machine, config } = report;
   return [
     `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}`,
-    `n=${config.n} runs=${config.runs} repeat=${config.repeat} wait=${config.wait} (${report.durationS.toFixed(1)} s)`,
+    `n=${config.n} runs=${config.runs} repeat=${config.repeat} wait=${config.wait}${sidecarSettings(report)} (${report.durationS.toFixed(1)} s)`,
     "",
     line(headers),
     line(widths.map((w) => "-".repeat(w))),
@@ -25,4 +25,9 @@ export function formatTable(report: BenchReport): string {
 function cellsOf(row: ResultRow): string[] {
   const spread = row.samples.length > 1 ? `${formatNumber(row.min)}–${formatNumber(row.max)}` : "";
   return [row.workload, row.mode, row.metric, formatNumber(row.median), spread];
+}
+
+function sidecarSettings({ config }: BenchReport): string {
+  if (!config.modes.includes("sidecar-grpc-worker")) return "";
+  return ` worker-concurrency=${config.workerConcurrency}`;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createTaskRegistry } from "@durabletask/task";
 import type { BenchConfig } from "./config.js";
 import { type MachineInfo, machineInfo } from "./machine-info.js";
-import type { BenchMode, Figures } from "./modes/bench-mode.js";
+import type { BenchMode, Figures, ProcessMode } from "./modes/bench-mode.js";
 import { benchModes } from "./modes.js";
 import { type Summary, summarize } from "./stats.js";
 import type { Workload, WorkloadSettings } from "./workloads/workload.js";
@@ -46,9 +46,11 @@ export async function runBench(
   const modes = config.modes.map((name) => benchModes.get(name) as BenchMode);
   const selected = config.workloads.map((name) => workloads.get(name) as Workload);
   const settings: WorkloadSettings = { n: config.n, runs: config.runs, wait: config.wait };
-  if (config.warmup && modes[0] !== undefined && selected[0] !== undefined) {
-    log(`warm-up: ${selected[0].name} on ${modes[0].name}`);
-    await runWorkload(config, modes[0], selected[0], {
+  // Process modes warm up inside every run (their processes are fresh each time).
+  const firstEmbedded = modes.find((mode) => mode.kind === "embedded");
+  if (config.warmup && firstEmbedded !== undefined && selected[0] !== undefined) {
+    log(`warm-up: ${selected[0].name} on ${firstEmbedded.name}`);
+    await runWorkload(config, firstEmbedded, selected[0], {
       ...settings,
       n: Math.min(50, config.n),
       runs: 5,
@@ -58,7 +60,7 @@ export async function runBench(
   for (let repeat = 1; repeat <= config.repeat; repeat++) {
     for (const mode of modes) {
       let ceiling: Figures = {};
-      if (mode.measureCeiling !== undefined) {
+      if (mode.kind === "embedded" && mode.measureCeiling !== undefined) {
         ceiling = await withTempDir(
           config,
           (dir) => mode.measureCeiling?.(dir, config.ceilingMs) ?? {},
@@ -87,6 +89,7 @@ async function runWorkload(
   workload: Workload,
   settings: WorkloadSettings,
 ): Promise<Figures> {
+  if (mode.kind === "process") return runInProcesses(config, mode, workload, settings);
   return withTempDir(config, async (dir) => {
     const registry = createTaskRegistry();
     workload.register(registry);
@@ -117,6 +120,38 @@ async function runWorkload(
       ...figures,
       db_bytes_per_orchestration: bytes / completed,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    };
+  });
+}
+
+/** One run of `workload` in the child processes of `mode`, on a fresh store. */
+async function runInProcesses(
+  config: BenchConfig,
+  mode: ProcessMode,
+  workload: Workload,
+  settings: WorkloadSettings,
+): Promise<Figures> {
+  return withTempDir(config, async (dir) => {
+    const run = await mode.run(
+      workload,
+      {
+        ...settings,
+        warmup: config.warmup ? Math.min(50, settings.n) : 0,
+        workerConcurrency: config.workerConcurrency,
+        sidecarCpuProfDir: config.sidecarCpuProfDir,
+      },
+      dir,
+    );
+    if (run.completed !== run.orchestrations) {
+      throw new Error(
+        `${workload.name} on ${mode.name}: ${run.completed} of ${run.orchestrations} orchestrations completed correctly`,
+      );
+    }
+    const bytes = run.storeFiles.reduce((sum, file) => sum + fileSize(file), 0);
+    return {
+      ...run.figures,
+      completed: run.completed,
+      db_bytes_per_orchestration: bytes / run.completed,
     };
   });
 }

@@ -4,10 +4,30 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBenchCli } from "../src/cli.js";
 import type { BenchReport, ResultRow } from "../src/runner.js";
+import { runningChildPids } from "../src/sidecar/child-processes.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "durabletask-bench-test-"));
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The live processes whose parent is `pid` (zombies excluded), as `pid command`. */
+function childrenOf(pid: number): string[] {
+  const children: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && state !== "Z") {
+        const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+        children.push(`${entry} ${command}`);
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return children;
+}
 
 function figure(report: BenchReport, workload: string, mode: string, metric: string): ResultRow {
   const row = report.results.find(
@@ -18,7 +38,7 @@ function figure(report: BenchReport, workload: string, mode: string, metric: str
 }
 
 describe("bench --smoke", () => {
-  it("measures W1 and W1-seq in both SQLite modes and completes every orchestration", async () => {
+  it("measures W1 and W1-seq in every mode and completes every orchestration", async () => {
     const jsonPath = join(tmp, "smoke.json");
     const stores = join(tmp, "stores");
     mkdirSync(stores);
@@ -46,8 +66,58 @@ describe("bench --smoke", () => {
       );
     }
     expect(figure(report, "W1", "sqlite-normal", "peak_rss_mb").median).toBeGreaterThan(10);
-    // Every run's temporary store was removed.
+    for (const mode of ["sidecar-microsoft", "sidecar-grpc-worker"]) {
+      expect(figure(report, "W1", mode, "completed").median).toBe(20);
+      expect(figure(report, "W1-seq", mode, "completed").median).toBe(5);
+      for (const workload of ["W1", "W1-seq"]) {
+        for (const metric of [
+          "sidecar_cpu_ms_per_orchestration",
+          "workload_cpu_ms_per_orchestration",
+          "cpu_s_per_1000_orchestrations",
+          "sidecar_peak_rss_mb",
+          "workload_peak_rss_mb",
+          "db_bytes_per_orchestration",
+        ]) {
+          expect(
+            figure(report, workload, mode, metric).median,
+            `${workload} ${mode} ${metric}`,
+          ).toBeGreaterThan(0);
+        }
+      }
+      expect(figure(report, "W1", mode, "orchestrations_per_s").median).toBeGreaterThan(0);
+      const p50 = figure(report, "W1-seq", mode, "latency_p50_ms").median;
+      expect(p50).toBeGreaterThan(0);
+      expect(figure(report, "W1-seq", mode, "latency_p99_ms").median).toBeGreaterThanOrEqual(p50);
+      // The sidecar and the workload process are both Node processes with a heap of their own.
+      expect(figure(report, "W1", mode, "sidecar_peak_rss_mb").median).toBeGreaterThan(30);
+    }
+    // Every run's temporary store was removed, and no child process is left.
     expect(existsSync(stores) && readdirSync(stores)).toEqual([]);
+    expect(runningChildPids()).toEqual([]);
+    expect(childrenOf(process.pid)).toEqual([]);
+  }, 120_000);
+
+  it("fails a sidecar run cleanly: the error, no child process left, no store left", async () => {
+    const stores = join(tmp, "failing");
+    mkdirSync(stores);
+    // The workload child cannot start: its worker concurrency is above what the sidecar takes.
+    const code = await runBenchCli([
+      "--smoke",
+      "--mode",
+      "sidecar-grpc-worker",
+      "--workload",
+      "W1",
+      "--worker-concurrency",
+      String(2 ** 31),
+      "--json",
+      join(tmp, "failing.json"),
+      "--tmp",
+      stores,
+    ]);
+    expect(code).toBe(1);
+    expect(readdirSync(stores)).toEqual([]);
+    expect(runningChildPids()).toEqual([]);
+    expect(childrenOf(process.pid)).toEqual([]);
   }, 60_000);
 
   it("rejects unknown workloads with exit code 2", async () => {

@@ -1,7 +1,12 @@
 import { parseArgs } from "node:util";
 import type { LogLevel } from "@durabletask/api";
 import { type LogFormat, logFormats, logLevels } from "./logger.js";
-import type { BackendKind, SidecarOptions } from "./sidecar.js";
+import {
+  type BackendKind,
+  type SidecarOptions,
+  type SqliteSynchronous,
+  sqliteSynchronousModes,
+} from "./sidecar.js";
 import { UsageError } from "./usage-error.js";
 
 /** What the command line asks for. */
@@ -29,6 +34,11 @@ export const flags = {
     help: "port to listen on, 0 = any free port (default: 4001)",
   },
   db: { env: "DURABLETASK_DB", value: "<file>", help: "SQLite database file (default: in-memory)" },
+  "sqlite-synchronous": {
+    env: "DURABLETASK_SQLITE_SYNCHRONOUS",
+    value: "<mode>",
+    help: "NORMAL | FULL: SQLite's synchronous setting (default: FULL)",
+  },
   backend: {
     env: "DURABLETASK_BACKEND",
     value: "<kind>",
@@ -111,6 +121,10 @@ export function parseCommand(
       `${db.source}: applies to --backend sqlite only; use --libsql-url with --backend libsql`,
     );
   }
+  const synchronous = setting("sqlite-synchronous");
+  if (backend === "libsql" && synchronous !== undefined) {
+    throw new UsageError(`${synchronous.source}: applies to --backend sqlite only`);
+  }
   return {
     kind: "run",
     options: {
@@ -118,6 +132,10 @@ export function parseCommand(
       port: portOf(get("port", "4001")),
       backend,
       db: db?.value,
+      sqliteSynchronous: oneOf<SqliteSynchronous>(
+        synchronous ?? { value: "FULL", source: "--sqlite-synchronous" },
+        sqliteSynchronousModes,
+      ),
       libsqlUrl,
       libsqlAuthToken: setting("libsql-auth-token")?.value,
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
@@ -143,6 +161,7 @@ function parseFlags(args: readonly string[]) {
         host: string,
         port: string,
         db: string,
+        "sqlite-synchronous": string,
         backend: string,
         "libsql-url": string,
         "libsql-auth-token": string,

@@ -2,6 +2,6 @@ export type { Command } from "./flags.js";
 export { flags, parseCommand, usage } from "./flags.js";
 export type { LogFormat, LoggerOptions } from "./logger.js";
 export { createLogger, logFormats, logLevels } from "./logger.js";
-export type { BackendKind, Sidecar, SidecarOptions } from "./sidecar.js";
-export { createSidecar, maxReceiveMessageBytes } from "./sidecar.js";
+export type { BackendKind, Sidecar, SidecarOptions, SqliteSynchronous } from "./sidecar.js";
+export { createSidecar, maxReceiveMessageBytes, sqliteSynchronousModes } from "./sidecar.js";
 export { UsageError } from "./usage-error.js";

@@ -8,6 +8,12 @@ import { UsageError } from "./usage-error.js";
 /** The storage the sidecar runs on. */
 export type BackendKind = "sqlite" | "libsql";
 
+/** SQLite's `synchronous` setting: `FULL` syncs every commit; `NORMAL` only at WAL checkpoints. */
+export type SqliteSynchronous = "NORMAL" | "FULL";
+
+/** The values of {@link SidecarOptions.sqliteSynchronous}. */
+export const sqliteSynchronousModes: readonly SqliteSynchronous[] = ["NORMAL", "FULL"];
+
 /** Options of {@link createSidecar}; every field has the default of the matching flag. */
 export interface SidecarOptions {
   /** Default `localhost`. */
@@ -18,6 +24,12 @@ export interface SidecarOptions {
   readonly backend?: BackendKind | undefined;
   /** SQLite database file; default in-memory (everything is lost when the sidecar stops). */
   readonly db?: string | undefined;
+  /**
+   * SQLite's `synchronous` setting; default `FULL` (no committed work lost on power failure).
+   * `NORMAL` skips the fsync per commit: a power failure may lose the last commits, never
+   * corrupt the database (WAL mode).
+   */
+  readonly sqliteSynchronous?: SqliteSynchronous | undefined;
   readonly libsqlUrl?: string | undefined;
   readonly libsqlAuthToken?: string | undefined;
   /** Default `info`; ignored when `logger` is given. */
@@ -80,5 +92,5 @@ function createBackend(options: SidecarOptions, logger: Logger): Backend {
       "--backend libsql: the libsql backend is not available yet in this build; use --backend sqlite",
     );
   }
-  return createSqliteBackend({ path: options.db, logger });
+  return createSqliteBackend({ path: options.db, synchronous: options.sqliteSynchronous, logger });
 }

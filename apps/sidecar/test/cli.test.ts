@@ -32,6 +32,7 @@ describe("durabletask-sidecar", () => {
     [["--port", "abc"], {}, "--port: must be an integer from 0 to 65535, got 'abc'"],
     [[], { DURABLETASK_LOG_LEVEL: "loud" }, "DURABLETASK_LOG_LEVEL (--log-level): must be one of"],
     [["--log-format", "xml"], {}, "--log-format: must be one of text, json"],
+    [["--sqlite-synchronous", "OFF"], {}, "--sqlite-synchronous: must be one of NORMAL, FULL"],
     [["--bogus"], {}, "--bogus"],
     [["--backend", "libsql"], {}, "--libsql-url (or DURABLETASK_LIBSQL_URL) is required"],
     [
@@ -131,6 +132,27 @@ describe("durabletask-sidecar", () => {
     expect(response.orchestrationState).toMatchObject({ name: "Anything", input: '"x"' });
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
+  });
+
+  it("runs on a --db file with --sqlite-synchronous NORMAL (or its variable)", async () => {
+    const db = join(dir, "normal.sqlite3");
+    const cli = startCli(["--port", "0", "--host", "127.0.0.1", "--db", db], {
+      DURABLETASK_SQLITE_SYNCHRONOUS: "NORMAL",
+    });
+    const port = await cli.listening();
+    await callSidecar(
+      `127.0.0.1:${port}`,
+      "startInstance",
+      create(wire.CreateInstanceRequestSchema, { instanceId: "normal", name: "Anything" }),
+    );
+    const response = await callSidecar<wire.GetInstanceResponse>(
+      `127.0.0.1:${port}`,
+      "getInstance",
+      create(wire.GetInstanceRequestSchema, { instanceId: "normal" }),
+    );
+    expect(response.exists).toBe(true);
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
   });
 
   it("a second signal while draining exits at once with code 1", async () => {

@@ -25,6 +25,7 @@ describe("parseCommand", () => {
       port: 4001,
       backend: "sqlite",
       db: undefined,
+      sqliteSynchronous: "FULL",
       libsqlUrl: undefined,
       libsqlAuthToken: undefined,
       logLevel: "info",
@@ -103,6 +104,33 @@ describe("parseCommand", () => {
     expect(usageError(["--bogus"])).toMatch(/--bogus/);
     expect(usageError(["--port"])).toMatch(/--port/);
     expect(usageError(["extra"])).toMatch(/extra/);
+  });
+
+  it("--sqlite-synchronous / DURABLETASK_SQLITE_SYNCHRONOUS: NORMAL or FULL (default FULL)", () => {
+    expect(run(["--sqlite-synchronous", "NORMAL"]).sqliteSynchronous).toBe("NORMAL");
+    expect(run([], { DURABLETASK_SQLITE_SYNCHRONOUS: "NORMAL" }).sqliteSynchronous).toBe("NORMAL");
+    expect(
+      run(["--sqlite-synchronous=FULL"], { DURABLETASK_SQLITE_SYNCHRONOUS: "NORMAL" })
+        .sqliteSynchronous,
+    ).toBe("FULL");
+    expect(run([], { DURABLETASK_SQLITE_SYNCHRONOUS: "" }).sqliteSynchronous).toBe("FULL");
+    expect(usageError(["--sqlite-synchronous", "OFF"])).toBe(
+      "--sqlite-synchronous: must be one of NORMAL, FULL, got 'OFF'",
+    );
+    expect(usageError([], { DURABLETASK_SQLITE_SYNCHRONOUS: "normal" })).toBe(
+      "DURABLETASK_SQLITE_SYNCHRONOUS (--sqlite-synchronous): must be one of NORMAL, FULL, got 'normal'",
+    );
+    expect(usageError(["--sqlite-synchronous"])).toMatch(/--sqlite-synchronous/);
+    expect(
+      usageError([
+        "--backend",
+        "libsql",
+        "--libsql-url",
+        "libsql://x",
+        "--sqlite-synchronous",
+        "NORMAL",
+      ]),
+    ).toBe("--sqlite-synchronous: applies to --backend sqlite only");
   });
 
   it("validates the libsql settings", () => {

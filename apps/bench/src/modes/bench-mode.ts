@@ -1,5 +1,6 @@
 import type { TaskHubClient } from "@durabletask/backend";
 import type { TaskRegistry } from "@durabletask/task";
+import type { Workload, WorkloadSettings } from "../workloads/workload.js";
 
 /** Figures of one measurement, by metric name (units in the name: `_per_s`, `_ms`, `_mb`). */
 export type Figures = Record<string, number>;
@@ -14,10 +15,14 @@ export interface BenchEngine {
 }
 
 /**
- * One way of running the engine (embedded SQLite at a given durability, later libSQL or the
- * sidecar). A mode owns its store, which lives in the directory it is given.
+ * A way of running the engine: in this process ({@link EmbeddedMode}) or in other processes
+ * ({@link ProcessMode}). A mode owns its store, which lives in the directory it is given.
  */
-export interface BenchMode {
+export type BenchMode = EmbeddedMode | ProcessMode;
+
+/** The engine and the client in the benchmark's own process (embedded SQLite, later libSQL). */
+export interface EmbeddedMode {
+  readonly kind: "embedded";
   readonly name: string;
   /** Starts an engine running `registry`, with its store in the empty directory `dir`. */
   start(registry: TaskRegistry, dir: string): Promise<BenchEngine>;
@@ -27,4 +32,40 @@ export interface BenchMode {
    * `batched_rows_per_s` (100 rows per transaction). Absent when the mode has no such figure.
    */
   measureCeiling?(dir: string, durationMs: number): Figures;
+}
+
+/** How a {@link ProcessMode} run is set up. */
+export interface ProcessRunSettings extends WorkloadSettings {
+  /** Orchestrations of the unmeasured warm-up inside the run's processes; 0 for none. */
+  readonly warmup: number;
+  /** `maxConcurrentOrchestrations` and `maxConcurrentActivities` of our gRPC worker. */
+  readonly workerConcurrency: number;
+  /** When set, the sidecar runs with `--cpu-prof` and writes its profile into this directory. */
+  readonly sidecarCpuProfDir: string | undefined;
+}
+
+/** What a {@link ProcessMode} run measured. */
+export interface ProcessRun {
+  /** The workload's figures and the processes' CPU and memory figures. */
+  readonly figures: Figures;
+  /** Orchestrations the measured part started. */
+  readonly orchestrations: number;
+  /** How many of them COMPLETED with the expected output. */
+  readonly completed: number;
+  /** The store's files; the runner sizes them once `run` has resolved. */
+  readonly storeFiles: readonly string[];
+}
+
+/**
+ * The engine and the workload in child processes (the sidecar and an SDK worker + client): the
+ * mode runs the whole workload itself and reports the children's figures.
+ */
+export interface ProcessMode {
+  readonly kind: "process";
+  readonly name: string;
+  /**
+   * Runs `workload` once with its store in the empty directory `dir`. Every child process it
+   * started is gone when the promise settles, also when it rejects.
+   */
+  run(workload: Workload, settings: ProcessRunSettings, dir: string): Promise<ProcessRun>;
 }

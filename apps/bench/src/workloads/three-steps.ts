@@ -1,5 +1,5 @@
-import type { TaskHubClient } from "@durabletask/backend";
 import type { ActivityContext, OrchestrationContext, TaskRegistry } from "@durabletask/task";
+import type { BenchClient } from "./bench-client.js";
 
 /** The orchestrator W1 and W1-seq run. */
 export const threeStepsName = "ThreeSteps";
@@ -32,7 +32,7 @@ export function threeStepsCase(i: number): { input: string; output: string } {
  * gives for their id. Run after the clock stops: it reads every instance with payloads.
  */
 export async function countCorrect(
-  client: TaskHubClient,
+  client: BenchClient,
   prefix: string,
   expected: (instanceId: string) => string | undefined,
 ): Promise<number> {

@@ -1,5 +1,5 @@
-import type { TaskHubClient } from "@durabletask/backend";
 import { mean, percentile } from "../stats.js";
+import type { BenchClient } from "./bench-client.js";
 import { countCorrect, registerThreeSteps, threeStepsCase, threeStepsName } from "./three-steps.js";
 import { workloadTimeoutMs } from "./wait-for-all.js";
 import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
@@ -14,7 +14,7 @@ const prefix = "w1seq-";
 export const w1Seq: Workload = {
   name: "W1-seq",
   register: registerThreeSteps,
-  async run(client: TaskHubClient, { runs }: WorkloadSettings): Promise<WorkloadRun> {
+  async run(client: BenchClient, { runs }: WorkloadSettings): Promise<WorkloadRun> {
     const latenciesMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       const startedAt = performance.now();

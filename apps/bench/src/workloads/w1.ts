@@ -1,4 +1,4 @@
-import type { TaskHubClient } from "@durabletask/backend";
+import type { BenchClient } from "./bench-client.js";
 import { countCorrect, registerThreeSteps, threeStepsCase, threeStepsName } from "./three-steps.js";
 import { waitForAll } from "./wait-for-all.js";
 import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
@@ -12,7 +12,7 @@ const prefix = "w1-";
 export const w1: Workload = {
   name: "W1",
   register: registerThreeSteps,
-  async run(client: TaskHubClient, { n, wait }: WorkloadSettings): Promise<WorkloadRun> {
+  async run(client: BenchClient, { n, wait }: WorkloadSettings): Promise<WorkloadRun> {
     const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
     const startedAt = performance.now();
     await Promise.all(

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { DurableTaskError, terminalStatuses } from "@durabletask/api";
-import type { TaskHubClient } from "@durabletask/backend";
+import type { BenchClient } from "./bench-client.js";
 import type { WaitStrategy } from "./workload.js";
 
 /** Longest a workload waits for its orchestrations. */
@@ -24,7 +24,7 @@ export const pollIntervalMs = 10;
  * faster, so `poll` disturbs the engine less.
  */
 export async function waitForAll(
-  client: TaskHubClient,
+  client: BenchClient,
   ids: readonly string[],
   strategy: WaitStrategy,
 ): Promise<void> {
@@ -51,7 +51,7 @@ export async function waitForAll(
   }
 }
 
-async function countTerminal(client: TaskHubClient): Promise<number> {
+async function countTerminal(client: BenchClient): Promise<number> {
   let count = 0;
   let lastInstanceKey: string | undefined;
   do {

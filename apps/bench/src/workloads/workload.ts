@@ -1,6 +1,6 @@
-import type { TaskHubClient } from "@durabletask/backend";
 import type { TaskRegistry } from "@durabletask/task";
 import type { Figures } from "../modes/bench-mode.js";
+import type { BenchClient } from "./bench-client.js";
 
 /** How a workload waits for many orchestrations (see `waitForAll`). */
 export type WaitStrategy = "waiters" | "poll";
@@ -30,7 +30,7 @@ export interface Workload {
   readonly name: string;
   register(registry: TaskRegistry): void;
   /** The measured part: start the orchestrations and wait until every one has finished. */
-  run(client: TaskHubClient, settings: WorkloadSettings): Promise<WorkloadRun>;
+  run(client: BenchClient, settings: WorkloadSettings): Promise<WorkloadRun>;
   /** After `run`, unmeasured: how many orchestrations COMPLETED with the expected output. */
-  countCompleted(client: TaskHubClient): Promise<number>;
+  countCompleted(client: BenchClient): Promise<number>;
 }
