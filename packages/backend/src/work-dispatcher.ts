@@ -129,10 +129,15 @@ export class WorkDispatcher<T> {
         break;
       }
       for (const item of items) this.dispatch(item);
-      if (items.length > 0) {
-        this.pollIntervalMs = minPollIntervalMs;
+      if (items.length === free) {
         // A full batch means there is probably more; fetch again without waiting.
-        if (items.length === free) this.pending = true;
+        this.pending = true;
+        this.pollIntervalMs = minPollIntervalMs;
+      } else if (items.length > 0) {
+        // A partial batch took everything visible. More work from this process is announced
+        // through notify(); only other processes' work needs the next poll.
+        nextPollAtMs = Date.now() + minPollIntervalMs;
+        this.pollIntervalMs = minPollIntervalMs * 2;
       } else {
         nextPollAtMs = Date.now() + this.pollIntervalMs;
         this.pollIntervalMs = Math.min(this.pollIntervalMs * 2, this.options.maxPollIntervalMs);
