@@ -16,6 +16,11 @@ export interface SqlBackendOptions {
   readonly workerName?: string | undefined;
   /** The clock, epoch milliseconds; default `Date.now`. */
   readonly now?: (() => number) | undefined;
+  /**
+   * Apply writes issued at the same time as one transaction (group commit); default true. Each
+   * caller's promise still settles only after its own writes committed.
+   */
+  readonly groupCommit?: boolean | undefined;
 }
 
 /** {@link SqlBackendOptions} with defaults applied. */
@@ -26,6 +31,7 @@ export interface ResolvedOptions {
   readonly activityLockTimeoutMs: number;
   readonly workerName: string;
   readonly now: () => number;
+  readonly groupCommit: boolean;
 }
 
 /** The default of both lock timeouts. */
@@ -69,6 +75,13 @@ function loggerOf(value: unknown): Logger {
 }
 
 /** Validates `options` (`InvalidArgument` naming the field) and applies the defaults. */
+function booleanOf(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean")
+    throw invalidArgument(field, `must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
 export function resolveOptions(options: SqlBackendOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
     throw invalidArgument("options", `must be an object, got ${describe(options)}`);
@@ -88,5 +101,6 @@ export function resolveOptions(options: SqlBackendOptions): ResolvedOptions {
     activityLockTimeoutMs: positiveMs(options.activityLockTimeoutMs, "activityLockTimeoutMs"),
     workerName,
     now: options.now ?? Date.now,
+    groupCommit: booleanOf(options.groupCommit, "groupCommit", true),
   };
 }

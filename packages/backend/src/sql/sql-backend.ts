@@ -43,6 +43,7 @@ import { childrenOf, commitStatements } from "./commit-statements.js";
 import { creationOutcome, reusePolicyOf } from "./creation.js";
 import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
+import { GroupCommitter } from "./group-commit.js";
 import {
   addEventStatements,
   createInstanceStatements,
@@ -84,16 +85,18 @@ class SqlBackend implements Backend {
   readonly #o: ResolvedOptions;
   readonly #listeners: Listeners;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #group: GroupCommitter | undefined;
   #started = false;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.description = options.driver.description;
     this.#listeners = new Listeners(options.logger);
+    this.#group = options.groupCommit ? new GroupCommitter(options.driver) : undefined;
   }
 
   async createTaskHub(): Promise<void> {
-    const results = await this.#batch("createTaskHub", createSchemaStatements(), "write");
+    const results = await this.#batch("createTaskHub", createSchemaStatements(), "write", true);
     const version = Number(lastRows(results)[0]?.[0]);
     if (version !== schemaVersion) {
       throw new DurableTaskError(
@@ -104,7 +107,7 @@ class SqlBackend implements Backend {
   }
 
   async deleteTaskHub(): Promise<void> {
-    const results = await this.#batch("deleteTaskHub", dropSchemaStatements(), "write");
+    const results = await this.#batch("deleteTaskHub", dropSchemaStatements(), "write", true);
     await this.stop();
     if (Number(results[0]?.rows[0]?.[0]) === 0) {
       throw new DurableTaskError("TaskHubNotFound", `there is no task hub in ${this.description}`);
@@ -359,8 +362,20 @@ class SqlBackend implements Backend {
     return `${this.#o.workerName}:${randomUUID()}`;
   }
 
-  async #batch(operation: string, statements: readonly SqlStatement[], mode: "read" | "write") {
-    const pending = this.#o.driver.batch(statements, mode);
+  /**
+   * Runs one operation's statements as one atomic batch. Writes go through group commit unless
+   * `alone` (schema changes) or group commit is off.
+   */
+  async #batch(
+    operation: string,
+    statements: readonly SqlStatement[],
+    mode: "read" | "write",
+    alone = false,
+  ) {
+    const pending =
+      mode === "write" && !alone && this.#group !== undefined
+        ? this.#group.write(statements)
+        : this.#o.driver.batch(statements, mode);
     this.#inFlight.add(pending);
     try {
       return await pending;
