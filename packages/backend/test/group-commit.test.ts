@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { GroupCommitter } from "../src/sql/group-commit.js";
-import type { SqlDriver, SqlResult, SqlStatement } from "../src/sql/index.js";
+import {
+  markOutcomeUnknown,
+  type SqlDriver,
+  type SqlResult,
+  type SqlStatement,
+} from "../src/sql/index.js";
 
 /** A driver that records each transaction and fails any containing a statement "fail". */
 function recordingDriver() {
@@ -69,5 +74,23 @@ describe("GroupCommitter", () => {
     release?.();
     await Promise.all([first, ...later]);
     expect(transactions).toEqual([["first"], ["x", "y"]]);
+  });
+});
+
+describe("GroupCommitter with a lost response", () => {
+  it("rejects every member instead of re-running writes that may have committed", async () => {
+    const transactions: string[][] = [];
+    const driver: SqlDriver = {
+      description: "lossy",
+      async batch(statements) {
+        transactions.push(statements.map((s) => s.sql));
+        throw markOutcomeUnknown(new Error("connection reset after the request was sent"));
+      },
+      close: async () => {},
+    };
+    const group = new GroupCommitter(driver);
+    const outcomes = await Promise.allSettled([group.write([stmt("a")]), group.write([stmt("b")])]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+    expect(transactions).toEqual([["a", "b"]]);
   });
 });

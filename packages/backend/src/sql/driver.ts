@@ -28,9 +28,24 @@ export interface SqlDriver {
   /**
    * Runs `statements` atomically in one transaction (`"write"`: an immediate/write transaction)
    * and returns one result per statement. Throws on the first failing statement after rolling
-   * back everything the batch did.
+   * back everything the batch did. When a write's outcome cannot be known (the request was sent
+   * but its answer was lost, so it may have committed), the thrown error must carry
+   * {@link markOutcomeUnknown}: callers then must not assume a rollback.
    */
   batch(statements: readonly SqlStatement[], mode: "read" | "write"): Promise<SqlResult[]>;
   /** Closes the connection. Idempotent. */
   close(): Promise<void>;
+}
+
+const outcomeUnknown = Symbol.for("@durabletask/backend/sql/outcomeUnknown");
+
+/** Marks `error` as "this write may or may not have been applied"; returns it. */
+export function markOutcomeUnknown<E extends object>(error: E): E {
+  Object.defineProperty(error, outcomeUnknown, { value: true });
+  return error;
+}
+
+/** True when a driver error says its write may have been applied (see {@link markOutcomeUnknown}). */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return typeof error === "object" && error !== null && outcomeUnknown in error;
 }

@@ -1,4 +1,4 @@
-import type { SqlDriver, SqlResult, SqlStatement } from "./driver.js";
+import { isOutcomeUnknown, type SqlDriver, type SqlResult, type SqlStatement } from "./driver.js";
 
 interface Queued {
   readonly statements: readonly SqlStatement[];
@@ -19,7 +19,8 @@ const maxStatementsPerGroup = 4000;
  * Every operation's statements are written to be correct whatever ran before them in the same
  * transaction (lease guards, conflicts resolved in SQL), so grouping changes no outcome. If a
  * grouped transaction fails, it was rolled back as a whole; each operation is then retried alone,
- * so only the one at fault sees the error.
+ * so only the one at fault sees the error — unless the driver says the outcome is unknown (a
+ * lost response), when every member gets the error and nothing is re-run.
  */
 export class GroupCommitter {
   readonly #driver: SqlDriver;
@@ -69,7 +70,13 @@ export class GroupCommitter {
         group.flatMap((q) => q.statements),
         "write",
       );
-    } catch {
+    } catch (error) {
+      if (isOutcomeUnknown(error)) {
+        // It may have committed: running the members again could apply them twice. Every
+        // member gets the error (leased work is safe to retry: a repeat fails its lease guard).
+        for (const queued of group) queued.reject(error);
+        return;
+      }
       // Rolled back as a whole: find the operation at fault by running each alone.
       for (const queued of group) await this.#runAlone(queued);
       return;

@@ -5,6 +5,7 @@
  * @module
  */
 export type { SqlDriver, SqlResult, SqlStatement, SqlValue } from "./driver.js";
+export { isOutcomeUnknown, markOutcomeUnknown } from "./driver.js";
 export { isTransientError } from "./errors.js";
 export type { SqlBackendOptions } from "./options.js";
 export { defaultLockTimeoutMs } from "./options.js";
