@@ -1,6 +1,8 @@
+import type { LogLevel } from "@durabletask/api";
 import * as eternal from "./eternal.js";
 import type { ExternalEventsOptions } from "./external-events.js";
 import * as externalEvents from "./external-events.js";
+import * as libsqlHttpApi from "./libsql-http-api.js";
 import * as parallel from "./parallel.js";
 import * as retries from "./retries.js";
 import * as sequence from "./sequence.js";
@@ -9,6 +11,8 @@ import * as subOrchestrations from "./sub-orchestrations.js";
 /** Everything a sample may be given on the command line. */
 export interface CliSampleOptions extends ExternalEventsOptions {
   readonly seed?: number | undefined;
+  /** `--log-level`, for samples that build a logger of their own. */
+  readonly logLevel?: LogLevel | undefined;
 }
 
 /** One runnable sample. */
@@ -45,5 +49,12 @@ export const samples: ReadonlyMap<string, SampleEntry> = new Map<string, SampleE
   [
     "eternal",
     { description: "continue-as-new: a counter running 5 generations", run: eternal.main },
+  ],
+  [
+    "libsql-http-api",
+    {
+      description: "the libsql seed's HTTP API on a libsql task hub (DURABLETASK_DEMO_* env)",
+      run: libsqlHttpApi.main,
+    },
   ],
 ]);

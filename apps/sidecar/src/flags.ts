@@ -33,11 +33,15 @@ export const flags = {
     value: "<port>",
     help: "port to listen on, 0 = any free port (default: 4001)",
   },
-  db: { env: "DURABLETASK_DB", value: "<file>", help: "SQLite database file (default: in-memory)" },
+  db: {
+    env: "DURABLETASK_DB",
+    value: "<file>",
+    help: "SQLite database file (default: in-memory); --backend sqlite only",
+  },
   "sqlite-synchronous": {
     env: "DURABLETASK_SQLITE_SYNCHRONOUS",
     value: "<mode>",
-    help: "NORMAL | FULL: SQLite's synchronous setting (default: FULL)",
+    help: "NORMAL | FULL: SQLite's synchronous setting (default: FULL); --backend sqlite only",
   },
   backend: {
     env: "DURABLETASK_BACKEND",
@@ -47,12 +51,12 @@ export const flags = {
   "libsql-url": {
     env: "DURABLETASK_LIBSQL_URL",
     value: "<url>",
-    help: "libsql database URL (libsql://, http(s)://, ws(s)://, file:)",
+    help: "libsql database URL (libsql://, http(s)://, ws(s)://, file:); required with --backend libsql",
   },
   "libsql-auth-token": {
     env: "DURABLETASK_LIBSQL_AUTH_TOKEN",
     value: "<token>",
-    help: "libsql auth token",
+    help: "libsql auth token (never logged); --backend libsql only",
   },
   "log-level": {
     env: "DURABLETASK_LOG_LEVEL",
@@ -77,8 +81,8 @@ export function usage(): string {
   return [
     "Usage: durabletask-sidecar [options]",
     "",
-    "A Durable Task gRPC sidecar (TaskHubSidecarService) on SQLite, for the official Durable Task",
-    "SDKs. Flags override environment variables.",
+    "A Durable Task gRPC sidecar (TaskHubSidecarService) on SQLite or libSQL, for the official",
+    "Durable Task SDKs. Flags override environment variables.",
     "",
     "Options:",
     ...rows,
@@ -125,6 +129,15 @@ export function parseCommand(
   if (backend === "libsql" && synchronous !== undefined) {
     throw new UsageError(`${synchronous.source}: applies to --backend sqlite only`);
   }
+  const authToken = setting("libsql-auth-token");
+  // Without --backend libsql these would be ignored silently, and the data go to SQLite.
+  for (const libsqlSetting of [setting("libsql-url"), authToken]) {
+    if (backend === "sqlite" && libsqlSetting !== undefined) {
+      throw new UsageError(
+        `${libsqlSetting.source}: applies to --backend libsql only; add --backend libsql`,
+      );
+    }
+  }
   return {
     kind: "run",
     options: {
@@ -132,12 +145,15 @@ export function parseCommand(
       port: portOf(get("port", "4001")),
       backend,
       db: db?.value,
-      sqliteSynchronous: oneOf<SqliteSynchronous>(
-        synchronous ?? { value: "FULL", source: "--sqlite-synchronous" },
-        sqliteSynchronousModes,
-      ),
+      sqliteSynchronous:
+        backend === "sqlite"
+          ? oneOf<SqliteSynchronous>(
+              synchronous ?? { value: "FULL", source: "--sqlite-synchronous" },
+              sqliteSynchronousModes,
+            )
+          : undefined,
       libsqlUrl,
-      libsqlAuthToken: setting("libsql-auth-token")?.value,
+      libsqlAuthToken: authToken?.value,
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
       logFormat: oneOf<LogFormat>(get("log-format", "text"), logFormats),
     },

@@ -1,6 +1,7 @@
-import type { Logger, LogLevel } from "@durabletask/api";
+import { DurableTaskError, type Logger, type LogLevel } from "@durabletask/api";
 import type { Backend } from "@durabletask/backend";
-import { createSidecarServer } from "@durabletask/grpc";
+import { createSidecarServer, type SidecarServer } from "@durabletask/grpc";
+import { createLibsqlBackend } from "@durabletask/libsql";
 import { createSqliteBackend } from "@durabletask/sqlite";
 import { createLogger, type LogFormat } from "./logger.js";
 import { UsageError } from "./usage-error.js";
@@ -20,17 +21,25 @@ export interface SidecarOptions {
   readonly host?: string | undefined;
   /** Default 4001; 0 picks a free port (see {@link Sidecar.port}). */
   readonly port?: number | undefined;
-  /** Default `sqlite`. `libsql` is not available yet: {@link createSidecar} rejects it. */
+  /** Default `sqlite`. `libsql` needs {@link SidecarOptions.libsqlUrl}. */
   readonly backend?: BackendKind | undefined;
-  /** SQLite database file; default in-memory (everything is lost when the sidecar stops). */
+  /**
+   * SQLite database file (`backend: "sqlite"` only); default in-memory (everything is lost when
+   * the sidecar stops).
+   */
   readonly db?: string | undefined;
   /**
    * SQLite's `synchronous` setting; default `FULL` (no committed work lost on power failure).
    * `NORMAL` skips the fsync per commit: a power failure may lose the last commits, never
-   * corrupt the database (WAL mode).
+   * corrupt the database (WAL mode). `backend: "sqlite"` only.
    */
   readonly sqliteSynchronous?: SqliteSynchronous | undefined;
+  /**
+   * The libsql database (`backend: "libsql"`, required there): `file:<path>` (embedded),
+   * `http(s)://` or `ws(s)://` (sqld), `libsql://` (Turso).
+   */
   readonly libsqlUrl?: string | undefined;
+  /** The libsql auth token (Turso, sqld with auth); never logged. */
   readonly libsqlAuthToken?: string | undefined;
   /** Default `info`; ignored when `logger` is given. */
   readonly logLevel?: LogLevel | undefined;
@@ -48,7 +57,7 @@ export interface Sidecar {
   readonly port: number;
   /** `host:port` the sidecar listens on. */
   readonly address: string;
-  /** The storage, e.g. `sqlite::memory:`. */
+  /** The storage, e.g. `sqlite::memory:`; never contains credentials. */
   readonly storage: string;
   /** Drains in-flight work, then closes the server and the database. Idempotent. */
   stop(): Promise<void>;
@@ -59,38 +68,104 @@ export const maxReceiveMessageBytes = 256 * 1024 * 1024;
 
 /**
  * Starts the sidecar: a `TaskHubSidecarService` gRPC server (plus `grpc.health.v1.Health`) over a
- * SQLite backend, ready for the official Durable Task SDKs. Logs
+ * SQLite or libsql backend, ready for the official Durable Task SDKs. Logs
  * `durabletask sidecar listening on <host>:<port> (<storage>)` once it accepts calls. Throws a
- * {@link UsageError} for options it cannot run with (e.g. `backend: "libsql"`, not available yet).
+ * {@link UsageError} for options it cannot run with (e.g. `backend: "libsql"` without a URL, or
+ * with `db`).
  */
 export async function createSidecar(options: SidecarOptions = {}): Promise<Sidecar> {
   const logger =
     options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
-  const backend = createBackend(options, logger);
-  const server = await createSidecarServer({
-    backend,
-    logger,
-    host: options.host ?? "localhost",
-    port: options.port ?? 4001,
-    maxReceiveMessageBytes,
-    drainTimeoutMs: options.drainTimeoutMs,
-  });
-  logger.info(`durabletask sidecar listening on ${server.address} (${backend.description})`, {
+  let backend: Backend;
+  let server: SidecarServer;
+  try {
+    backend = createBackend(options, logger);
+    server = await createSidecarServer({
+      backend,
+      logger,
+      host: options.host ?? "localhost",
+      port: options.port ?? 4001,
+      maxReceiveMessageBytes,
+      drainTimeoutMs: options.drainTimeoutMs,
+    });
+  } catch (error) {
+    throw asUsageError(error, options) ?? error;
+  }
+  const storage = storageOf(backend, options);
+  logger.info(`durabletask sidecar listening on ${server.address} (${storage})`, {
     port: server.port,
   });
   return {
     port: server.port,
     address: server.address,
-    storage: backend.description,
+    storage,
     stop: () => server.stop(),
   };
 }
 
 function createBackend(options: SidecarOptions, logger: Logger): Backend {
-  if (options.backend === "libsql") {
+  if (options.backend !== "libsql") {
+    return createSqliteBackend({
+      path: options.db,
+      synchronous: options.sqliteSynchronous,
+      logger,
+    });
+  }
+  // The flag parser checks these too; this is for callers of createSidecar().
+  if (options.libsqlUrl === undefined || options.libsqlUrl === "") {
+    throw new UsageError("--libsql-url is required with --backend libsql");
+  }
+  if (options.db !== undefined) {
     throw new UsageError(
-      "--backend libsql: the libsql backend is not available yet in this build; use --backend sqlite",
+      "--db: applies to --backend sqlite only; use --libsql-url with --backend libsql",
     );
   }
-  return createSqliteBackend({ path: options.db, synchronous: options.sqliteSynchronous, logger });
+  if (options.sqliteSynchronous !== undefined) {
+    throw new UsageError("--sqlite-synchronous: applies to --backend sqlite only");
+  }
+  return createLibsqlBackend({
+    url: options.libsqlUrl,
+    authToken: options.libsqlAuthToken,
+    logger,
+  });
+}
+
+/** The libsql backend's option names, as the flags that set them. */
+const libsqlFlagOf: Readonly<Record<string, string>> = {
+  url: "--libsql-url",
+  authToken: "--libsql-auth-token",
+};
+
+/**
+ * The libsql backend's `InvalidArgument` for a bad URL or token (`url: …`), as a
+ * {@link UsageError} naming the flag; undefined for any other error.
+ */
+function asUsageError(error: unknown, options: SidecarOptions): UsageError | undefined {
+  if (options.backend !== "libsql" || !DurableTaskError.is(error, "InvalidArgument")) {
+    return undefined;
+  }
+  const match = /^(\w+): /.exec(error.message);
+  const flag = match?.[1] === undefined ? undefined : libsqlFlagOf[match[1]];
+  if (flag === undefined) return undefined;
+  return new UsageError(`${flag}: ${error.message.slice(match?.[0].length ?? 0)}`);
+}
+
+/**
+ * The backend's description for the `listening` line, with the auth token masked should it
+ * appear there (it may be given inside the URL as `?authToken=`).
+ */
+function storageOf(backend: Backend, options: SidecarOptions): string {
+  let description = backend.description;
+  const secrets = [options.libsqlAuthToken, authTokenInUrl(options.libsqlUrl)];
+  for (const secret of secrets) {
+    if (secret !== undefined && secret !== "") description = description.replaceAll(secret, "***");
+  }
+  return description;
+}
+
+function authTokenInUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const query = url.indexOf("?");
+  if (query < 0) return undefined;
+  return new URLSearchParams(url.slice(query + 1)).get("authToken") ?? undefined;
 }

@@ -36,9 +36,20 @@ describe("durabletask-sidecar", () => {
     [["--bogus"], {}, "--bogus"],
     [["--backend", "libsql"], {}, "--libsql-url (or DURABLETASK_LIBSQL_URL) is required"],
     [
-      ["--backend", "libsql", "--libsql-url", "libsql://db.example"],
+      ["--backend", "libsql", "--libsql-url", "file:x.db", "--db", "y.sqlite3"],
       {},
-      "libsql backend is not available yet",
+      "--db: applies to --backend sqlite only",
+    ],
+    [
+      ["--backend", "libsql", "--sqlite-synchronous", "NORMAL"],
+      { DURABLETASK_LIBSQL_URL: "file:x.db" },
+      "--sqlite-synchronous: applies to --backend sqlite only",
+    ],
+    [["--libsql-url", "file:x.db"], {}, "--libsql-url: applies to --backend libsql only"],
+    [
+      ["--backend", "libsql", "--libsql-url", "file://elsewhere/x.db"],
+      {},
+      "--libsql-url: a file: URL must be file:relative.db",
     ],
   ])(
     "bad settings %j %j exit with code 2 and one line naming the flag",

@@ -157,6 +157,64 @@ describe("parseCommand", () => {
     });
   });
 
+  it("--backend libsql: a URL instead of --db, no SQLite setting, the token kept", () => {
+    expect(run(["--backend", "libsql", "--libsql-url", "file:/data/taskhub.db"])).toEqual({
+      host: "localhost",
+      port: 4001,
+      backend: "libsql",
+      db: undefined,
+      sqliteSynchronous: undefined,
+      libsqlUrl: "file:/data/taskhub.db",
+      libsqlAuthToken: undefined,
+      logLevel: "info",
+      logFormat: "text",
+    });
+    expect(
+      run([], {
+        DURABLETASK_BACKEND: "libsql",
+        DURABLETASK_LIBSQL_URL: "http://127.0.0.1:8080",
+        DURABLETASK_LIBSQL_AUTH_TOKEN: "from-env",
+      }),
+    ).toMatchObject({
+      backend: "libsql",
+      libsqlUrl: "http://127.0.0.1:8080",
+      libsqlAuthToken: "from-env",
+    });
+    expect(
+      run(["--libsql-url", "wss://db.example", "--libsql-auth-token", "flag"], {
+        DURABLETASK_BACKEND: "libsql",
+        DURABLETASK_LIBSQL_URL: "file:ignored.db",
+        DURABLETASK_LIBSQL_AUTH_TOKEN: "env",
+      }),
+    ).toMatchObject({ libsqlUrl: "wss://db.example", libsqlAuthToken: "flag" });
+  });
+
+  it("rejects settings of the other backend, naming both flags", () => {
+    const libsql = ["--backend", "libsql", "--libsql-url", "file:x.db"];
+    expect(usageError([...libsql, "--db", "a.sqlite3"])).toBe(
+      "--db: applies to --backend sqlite only; use --libsql-url with --backend libsql",
+    );
+    expect(usageError(libsql, { DURABLETASK_DB: "a.sqlite3" })).toMatch(
+      /^DURABLETASK_DB \(--db\): applies to --backend sqlite only/,
+    );
+    expect(usageError(libsql, { DURABLETASK_SQLITE_SYNCHRONOUS: "FULL" })).toBe(
+      "DURABLETASK_SQLITE_SYNCHRONOUS (--sqlite-synchronous): applies to --backend sqlite only",
+    );
+    expect(usageError(["--libsql-url", "file:x.db"])).toBe(
+      "--libsql-url: applies to --backend libsql only; add --backend libsql",
+    );
+    expect(usageError(["--backend", "sqlite", "--libsql-auth-token", "t"])).toBe(
+      "--libsql-auth-token: applies to --backend libsql only; add --backend libsql",
+    );
+    expect(usageError([], { DURABLETASK_LIBSQL_URL: "file:x.db" })).toMatch(
+      /^DURABLETASK_LIBSQL_URL \(--libsql-url\): applies to --backend libsql only/,
+    );
+    // Empty variables count as unset, here too.
+    expect(run([], { DURABLETASK_LIBSQL_URL: "", DURABLETASK_LIBSQL_AUTH_TOKEN: "" }).backend).toBe(
+      "sqlite",
+    );
+  });
+
   it("--help and --version win over everything else", () => {
     expect(parseCommand(["--help"], { DURABLETASK_PORT: "bad" })).toEqual({ kind: "help" });
     expect(parseCommand(["-v"], {})).toEqual({ kind: "version" });
