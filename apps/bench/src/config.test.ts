@@ -5,7 +5,14 @@ describe("parseBenchArgs", () => {
   it("defaults to every workload and mode at full size", () => {
     expect(parseBenchArgs([])).toMatchObject({
       workloads: ["W1", "W1-seq"],
-      modes: ["sqlite-normal", "sqlite-full", "sidecar-microsoft", "sidecar-grpc-worker"],
+      modes: [
+        "sqlite-normal",
+        "sqlite-full",
+        "sidecar-microsoft",
+        "sidecar-grpc-worker",
+        "libsql-file",
+        "libsql-remote",
+      ],
       n: 1000,
       runs: 200,
       repeat: 3,
@@ -13,7 +20,18 @@ describe("parseBenchArgs", () => {
       warmup: true,
       workerConcurrency: 100,
       sidecarCpuProfDir: undefined,
+      libsqlLatencyMs: 0,
     });
+  });
+
+  it("reads --libsql-latency-ms (0 allowed)", () => {
+    expect(parseBenchArgs(["--libsql-latency-ms", "20"])).toMatchObject({ libsqlLatencyMs: 20 });
+    expect(parseBenchArgs(["--libsql-latency-ms=0"])).toMatchObject({ libsqlLatencyMs: 0 });
+    for (const bad of ["-1", "1.5", "x", "", "60001"]) {
+      expect(() => parseBenchArgs([`--libsql-latency-ms=${bad}`])).toThrow(
+        /--libsql-latency-ms: expected an integer from 0 to 60000/,
+      );
+    }
   });
 
   it("reads the sidecar modes' flags", () => {

@@ -31,6 +31,8 @@ export interface BenchConfig {
   readonly workerConcurrency: number;
   /** Sidecar modes: run the sidecar with `--cpu-prof`, writing its profiles into this directory. */
   readonly sidecarCpuProfDir: string | undefined;
+  /** `libsql-remote`: latency the Hrana server adds to every request, in milliseconds. */
+  readonly libsqlLatencyMs: number;
   readonly smoke: boolean;
 }
 
@@ -56,6 +58,8 @@ export function usage(): string {
     "                     sidecar-grpc-worker: the worker's concurrency limits (default 100)",
     "  --sidecar-cpu-prof <dir>",
     "                     sidecar modes: node --cpu-prof the sidecar, profiles into <dir>",
+    "  --libsql-latency-ms <ms>",
+    "                     libsql-remote: latency the Hrana server adds per request (default 0)",
     "  --tmp <dir>        parent of the temporary store directories (default: the OS temp dir)",
     "  --json <file>      write the JSON report here (default .bench/bench-<time>.json)",
     "  --no-warmup        skip the unmeasured warm-up run",
@@ -84,6 +88,7 @@ export function parseBenchArgs(args: readonly string[]): BenchConfig | "help" {
       json: { type: "string" },
       "worker-concurrency": { type: "string" },
       "sidecar-cpu-prof": { type: "string" },
+      "libsql-latency-ms": { type: "string" },
       "no-warmup": { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -108,6 +113,7 @@ export function parseBenchArgs(args: readonly string[]): BenchConfig | "help" {
     workerConcurrency: count(values["worker-concurrency"], 100, "--worker-concurrency"),
     sidecarCpuProfDir:
       values["sidecar-cpu-prof"] === undefined ? undefined : resolve(values["sidecar-cpu-prof"]),
+    libsqlLatencyMs: milliseconds(values["libsql-latency-ms"], 0, "--libsql-latency-ms"),
     smoke: values.smoke,
   };
 }
@@ -136,5 +142,14 @@ function count(value: string | undefined, fallback: number, flag: string): numbe
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1)
     throw new Error(`${flag}: expected an integer ≥ 1, got '${value}'`);
+  return parsed;
+}
+
+function milliseconds(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isInteger(parsed) || parsed < 0 || parsed > 60_000) {
+    throw new Error(`${flag}: expected an integer from 0 to 60000, got '${value}'`);
+  }
   return parsed;
 }

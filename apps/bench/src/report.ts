@@ -14,7 +14,7 @@ export function formatTable(report: BenchReport): string {
   const { machine, config } = report;
   return [
     `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}`,
-    `n=${config.n} runs=${config.runs} repeat=${config.repeat} wait=${config.wait}${sidecarSettings(report)} (${report.durationS.toFixed(1)} s)`,
+    `n=${config.n} runs=${config.runs} repeat=${config.repeat} wait=${config.wait}${modeSettings(report)} (${report.durationS.toFixed(1)} s)`,
     "",
     line(headers),
     line(widths.map((w) => "-".repeat(w))),
@@ -27,7 +27,12 @@ function cellsOf(row: ResultRow): string[] {
   return [row.workload, row.mode, row.metric, formatNumber(row.median), spread];
 }
 
-function sidecarSettings({ config }: BenchReport): string {
-  if (!config.modes.includes("sidecar-grpc-worker")) return "";
-  return ` worker-concurrency=${config.workerConcurrency}`;
+function modeSettings({ config }: BenchReport): string {
+  const worker = config.modes.includes("sidecar-grpc-worker")
+    ? ` worker-concurrency=${config.workerConcurrency}`
+    : "";
+  const libsql = config.modes.includes("libsql-remote")
+    ? ` libsql-latency-ms=${config.libsqlLatencyMs}`
+    : "";
+  return `${worker}${libsql}`;
 }

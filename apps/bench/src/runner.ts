@@ -93,13 +93,15 @@ async function runWorkload(
   return withTempDir(config, async (dir) => {
     const registry = createTaskRegistry();
     workload.register(registry);
-    const engine = await mode.start(registry, dir);
+    const engine = await mode.start(registry, dir, { libsqlLatencyMs: config.libsqlLatencyMs });
     let figures: Figures;
     let completed: number;
     try {
+      await engine.beginMeasure?.();
       const cpuStart = process.cpuUsage();
       const run = await workload.run(engine.client, settings);
       const cpu = process.cpuUsage(cpuStart);
+      const own = (await engine.endMeasure?.(run.orchestrations)) ?? {};
       completed = await workload.countCompleted(engine.client);
       if (completed !== run.orchestrations) {
         throw new Error(
@@ -110,6 +112,7 @@ async function runWorkload(
         ...run.figures,
         cpu_s_per_1000_orchestrations:
           ((cpu.user + cpu.system) / 1e6) * (1000 / run.orchestrations),
+        ...own,
         completed,
       };
     } finally {

@@ -91,11 +91,35 @@ describe("bench --smoke", () => {
       // The sidecar and the workload process are both Node processes with a heap of their own.
       expect(figure(report, "W1", mode, "sidecar_peak_rss_mb").median).toBeGreaterThan(30);
     }
+    for (const mode of ["libsql-file", "libsql-remote"]) {
+      expect(figure(report, "W1", mode, "completed").median).toBe(20);
+      expect(figure(report, "W1-seq", mode, "completed").median).toBe(5);
+      expect(figure(report, "W1", mode, "orchestrations_per_s").median).toBeGreaterThan(0);
+      expect(figure(report, "W1", mode, "cpu_s_per_1000_orchestrations").median).toBeGreaterThan(0);
+      expect(figure(report, "W1", mode, "db_bytes_per_orchestration").median).toBeGreaterThan(0);
+      const p50 = figure(report, "W1-seq", mode, "latency_p50_ms").median;
+      expect(figure(report, "W1-seq", mode, "latency_p99_ms").median).toBeGreaterThanOrEqual(p50);
+    }
+    for (const workload of ["W1", "W1-seq"]) {
+      // Concurrent commits may share a round trip (W1), but every commit runs statements:
+      // the creation, 3 activities' results, 4 episodes.
+      expect(
+        figure(report, workload, "libsql-remote", "round_trips_per_orchestration").median,
+      ).toBeGreaterThan(0);
+      expect(
+        figure(report, workload, "libsql-remote", "statements_per_orchestration").median,
+      ).toBeGreaterThanOrEqual(8);
+      // /proc counts CPU in 10 ms ticks: the 5 W1-seq orchestrations may show none.
+      expect(
+        figure(report, workload, "libsql-remote", "server_cpu_ms_per_orchestration").median,
+      ).toBeGreaterThanOrEqual(workload === "W1" ? 0.001 : 0);
+    }
+    expect(report.config.libsqlLatencyMs).toBe(0);
     // Every run's temporary store was removed, and no child process is left.
     expect(existsSync(stores) && readdirSync(stores)).toEqual([]);
     expect(runningChildPids()).toEqual([]);
     expect(childrenOf(process.pid)).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it("fails a sidecar run cleanly: the error, no child process left, no store left", async () => {
     const stores = join(tmp, "failing");

@@ -10,8 +10,24 @@ export interface BenchEngine {
   readonly client: TaskHubClient;
   /** Files that make up the store; their total size after `stop()` is the store's size. */
   readonly storeFiles: readonly string[];
+  /**
+   * Called right before the measured part, outside the CPU measurement: the mode starts
+   * measuring figures of its own (e.g. a database server's round trips).
+   */
+  beginMeasure?(): Promise<void>;
+  /**
+   * Called right after the measured part (which started `orchestrations`), outside the CPU
+   * measurement: the mode's own figures since {@link beginMeasure}.
+   */
+  endMeasure?(orchestrations: number): Promise<Figures>;
   /** Stops the worker (draining) and closes the store. */
   stop(): Promise<void>;
+}
+
+/** Settings of the embedded modes from the command line. */
+export interface EmbeddedRunSettings {
+  /** `libsql-remote`: the Hrana server's added latency per request, in milliseconds. */
+  readonly libsqlLatencyMs: number;
 }
 
 /**
@@ -20,12 +36,12 @@ export interface BenchEngine {
  */
 export type BenchMode = EmbeddedMode | ProcessMode;
 
-/** The engine and the client in the benchmark's own process (embedded SQLite, later libSQL). */
+/** The engine and the client in the benchmark's own process (embedded SQLite or libSQL). */
 export interface EmbeddedMode {
   readonly kind: "embedded";
   readonly name: string;
   /** Starts an engine running `registry`, with its store in the empty directory `dir`. */
-  start(registry: TaskRegistry, dir: string): Promise<BenchEngine>;
+  start(registry: TaskRegistry, dir: string, settings: EmbeddedRunSettings): Promise<BenchEngine>;
   /**
    * The raw storage ceiling of this mode's store in `dir`, measured for about `durationMs` per
    * figure: `small_tx_per_s` (one INSERT + one UPDATE per transaction) and
