@@ -28,7 +28,7 @@ export interface WorkDispatcherOptions {
   readonly maxPollIntervalMs: number;
 }
 
-const minPollIntervalMs = 10;
+const minPollIntervalMs = 50;
 
 /**
  * Runs a fetch → process loop with bounded concurrency. Work created in this process is announced
