@@ -58,6 +58,26 @@ export const flags = {
     value: "<token>",
     help: "libsql auth token (never logged); --backend libsql only",
   },
+  "tls-cert": {
+    env: "DURABLETASK_TLS_CERT",
+    value: "<file>",
+    help: "PEM certificate (chain) to serve TLS with; needs --tls-key",
+  },
+  "tls-key": {
+    env: "DURABLETASK_TLS_KEY",
+    value: "<file>",
+    help: "PEM private key of --tls-cert",
+  },
+  "auth-token": {
+    env: "DURABLETASK_AUTH_TOKEN",
+    value: "<token>",
+    help: "require 'authorization: Bearer <token>' on every call (health stays open)",
+  },
+  insecure: {
+    env: "DURABLETASK_INSECURE",
+    value: "",
+    help: "allow a non-loopback --host without both TLS and a token (warns); env =1",
+  },
   "log-level": {
     env: "DURABLETASK_LOG_LEVEL",
     value: "<level>",
@@ -75,7 +95,7 @@ type FlagName = keyof typeof flags;
 /** The `--help` text. */
 export function usage(): string {
   const rows = Object.entries(flags).map(([name, spec]) => {
-    const left = `  --${name} ${spec.value}`;
+    const left = `  --${name} ${spec.value}`.trimEnd();
     return `${left.padEnd(34)}${spec.help}\n${"".padEnd(34)}env ${spec.env}`;
   });
   return [
@@ -103,14 +123,14 @@ export function parseCommand(
   const values = parseFlags(args);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
-  const setting = (name: FlagName): Setting | undefined => {
+  const setting = (name: Exclude<FlagName, "insecure">): Setting | undefined => {
     const fromFlag = values[name];
     if (fromFlag !== undefined) return { value: fromFlag, source: `--${name}` };
     const fromEnv = env[flags[name].env];
     if (fromEnv === undefined || fromEnv === "") return undefined;
     return { value: fromEnv, source: `${flags[name].env} (--${name})` };
   };
-  const get = (name: FlagName, fallback: string): Setting =>
+  const get = (name: Exclude<FlagName, "insecure">, fallback: string): Setting =>
     setting(name) ?? { value: fallback, source: `--${name}` };
   const backend = oneOf<BackendKind>(get("backend", "sqlite"), ["sqlite", "libsql"]);
   const libsqlUrl = libsqlUrlOf(setting("libsql-url"));
@@ -129,14 +149,23 @@ export function parseCommand(
   if (backend === "libsql" && synchronous !== undefined) {
     throw new UsageError(`${synchronous.source}: applies to --backend sqlite only`);
   }
-  const authToken = setting("libsql-auth-token");
+  const libsqlAuthToken = setting("libsql-auth-token");
   // Without --backend libsql these would be ignored silently, and the data go to SQLite.
-  for (const libsqlSetting of [setting("libsql-url"), authToken]) {
+  for (const libsqlSetting of [setting("libsql-url"), libsqlAuthToken]) {
     if (backend === "sqlite" && libsqlSetting !== undefined) {
       throw new UsageError(
         `${libsqlSetting.source}: applies to --backend libsql only; add --backend libsql`,
       );
     }
+  }
+  const tlsCert = setting("tls-cert");
+  const tlsKey = setting("tls-key");
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    const [given, missing] =
+      tlsCert === undefined ? [tlsKey, "--tls-cert"] : [tlsCert, "--tls-key"];
+    throw new UsageError(
+      `${given?.source}: needs ${missing} too (TLS takes a certificate and its key)`,
+    );
   }
   return {
     kind: "run",
@@ -153,7 +182,11 @@ export function parseCommand(
             )
           : undefined,
       libsqlUrl,
-      libsqlAuthToken: authToken?.value,
+      libsqlAuthToken: libsqlAuthToken?.value,
+      tlsCert: tlsCert?.value,
+      tlsKey: tlsKey?.value,
+      authToken: authTokenOf(setting("auth-token")),
+      insecure: values.insecure === true || booleanOf(env[flags.insecure.env], flags.insecure.env),
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
       logFormat: oneOf<LogFormat>(get("log-format", "text"), logFormats),
     },
@@ -181,6 +214,10 @@ function parseFlags(args: readonly string[]) {
         backend: string,
         "libsql-url": string,
         "libsql-auth-token": string,
+        "tls-cert": string,
+        "tls-key": string,
+        "auth-token": string,
+        insecure: { type: "boolean" },
         "log-level": string,
         "log-format": string,
         help: { type: "boolean", short: "h" },
@@ -212,6 +249,22 @@ function hostOf({ value, source }: Setting): string {
     throw new UsageError(`${source}: must be a host name or address, got '${value}'`);
   }
   return value;
+}
+
+/** The printable ASCII without spaces that fits in `authorization: Bearer <token>`. */
+function authTokenOf(setting: Setting | undefined): string | undefined {
+  if (setting === undefined) return undefined;
+  // Never echo the value: it is a secret.
+  if (!/^[\x21-\x7e]+$/.test(setting.value)) {
+    throw new UsageError(`${setting.source}: must be printable ASCII without spaces`);
+  }
+  return setting.value;
+}
+
+function booleanOf(value: string | undefined, source: string): boolean {
+  if (value === undefined || value === "" || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true") return true;
+  throw new UsageError(`${source}: must be 1 or 0 (true or false), got '${value}'`);
 }
 
 const libsqlProtocols = ["libsql:", "http:", "https:", "ws:", "wss:", "file:"];

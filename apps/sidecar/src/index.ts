@@ -1,3 +1,5 @@
+export type { Exposure } from "./access.js";
+export { exposureProblem, isLoopbackHost } from "./access.js";
 export type { Command } from "./flags.js";
 export { flags, parseCommand, usage } from "./flags.js";
 export type { LogFormat, LoggerOptions } from "./logger.js";

@@ -3,6 +3,7 @@ import type { Backend } from "@durabletask/backend";
 import { createSidecarServer, type SidecarServer } from "@durabletask/grpc";
 import { createLibsqlBackend } from "@durabletask/libsql";
 import { createSqliteBackend } from "@durabletask/sqlite";
+import { exposureProblem, insecureWarning, tlsCredentials } from "./access.js";
 import { createLogger, type LogFormat } from "./logger.js";
 import { UsageError } from "./usage-error.js";
 
@@ -41,6 +42,20 @@ export interface SidecarOptions {
   readonly libsqlUrl?: string | undefined;
   /** The libsql auth token (Turso, sqld with auth); never logged. */
   readonly libsqlAuthToken?: string | undefined;
+  /** PEM certificate (chain) file: serve TLS (with {@link SidecarOptions.tlsKey}). Default plain text. */
+  readonly tlsCert?: string | undefined;
+  /** PEM private key file of {@link SidecarOptions.tlsCert}. */
+  readonly tlsKey?: string | undefined;
+  /**
+   * Require `authorization: Bearer <authToken>` metadata on every `TaskHubSidecarService` call
+   * (UNAUTHENTICATED otherwise); the health service stays open. Never logged.
+   */
+  readonly authToken?: string | undefined;
+  /**
+   * Serve on a non-loopback `host` without TLS and a token anyway (logs a warning). Without it
+   * such a sidecar refuses to start.
+   */
+  readonly insecure?: boolean | undefined;
   /** Default `info`; ignored when `logger` is given. */
   readonly logLevel?: LogLevel | undefined;
   /** Default `text`; ignored when `logger` is given. */
@@ -76,6 +91,22 @@ export const maxReceiveMessageBytes = 256 * 1024 * 1024;
 export async function createSidecar(options: SidecarOptions = {}): Promise<Sidecar> {
   const logger =
     options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
+  const host = options.host ?? "localhost";
+  // Before anything is opened or bound: a refused configuration leaves nothing behind.
+  const credentials = tlsCredentials(options.tlsCert, options.tlsKey);
+  if (options.authToken !== undefined && !/^[\x21-\x7e]+$/.test(options.authToken)) {
+    throw new UsageError("--auth-token: must be printable ASCII without spaces");
+  }
+  const exposure = {
+    host,
+    tls: credentials !== undefined,
+    authToken: options.authToken !== undefined,
+    insecure: options.insecure === true,
+  };
+  const problem = exposureProblem(exposure);
+  if (problem !== undefined) throw new UsageError(problem);
+  const warning = insecureWarning(exposure);
+  if (warning !== undefined) logger.warn(warning);
   let backend: Backend;
   let server: SidecarServer;
   try {
@@ -83,7 +114,9 @@ export async function createSidecar(options: SidecarOptions = {}): Promise<Sidec
     server = await createSidecarServer({
       backend,
       logger,
-      host: options.host ?? "localhost",
+      credentials,
+      authToken: options.authToken,
+      host,
       port: options.port ?? 4001,
       maxReceiveMessageBytes,
       drainTimeoutMs: options.drainTimeoutMs,
@@ -94,6 +127,8 @@ export async function createSidecar(options: SidecarOptions = {}): Promise<Sidec
   const storage = storageOf(backend, options);
   logger.info(`durabletask sidecar listening on ${server.address} (${storage})`, {
     port: server.port,
+    tls: credentials !== undefined,
+    auth: options.authToken === undefined ? "none" : "bearer token",
   });
   return {
     port: server.port,

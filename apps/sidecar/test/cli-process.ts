@@ -7,9 +7,11 @@ import * as wire from "@durabletask/api/proto";
 import { health } from "@durabletask/api/proto";
 import { grpcServiceDefinition } from "@durabletask/grpc";
 import {
+  type ChannelCredentials,
   type Client,
   type ClientReadableStream,
   credentials,
+  Metadata,
   makeGenericClientConstructor,
   type ServiceError,
 } from "@grpc/grpc-js";
@@ -101,14 +103,20 @@ type HealthClient = Client & {
 };
 
 /** A `grpc.health.v1.Health` client of `address`. */
-export function healthClient(address: string): HealthClient {
+export function healthClient(
+  address: string,
+  creds: ChannelCredentials = credentials.createInsecure(),
+): HealthClient {
   const Constructor = makeGenericClientConstructor(grpcServiceDefinition(health.Health), "Health");
-  return new Constructor(address, credentials.createInsecure()) as unknown as HealthClient;
+  return new Constructor(address, creds) as unknown as HealthClient;
 }
 
 /** The serving status `address` reports for the whole server (service ""). */
-export function checkHealth(address: string): Promise<health.HealthCheckResponse_ServingStatus> {
-  const client = healthClient(address);
+export function checkHealth(
+  address: string,
+  creds?: ChannelCredentials,
+): Promise<health.HealthCheckResponse_ServingStatus> {
+  const client = healthClient(address, creds);
   return new Promise((resolve, reject) =>
     client.check(create(health.HealthCheckRequestSchema, { service: "" }), (error, response) => {
       client.close();
@@ -120,19 +128,35 @@ export function checkHealth(address: string): Promise<health.HealthCheckResponse
 
 type Unary = (
   request: unknown,
+  metadata: Metadata,
   callback: (error: ServiceError | null, response: unknown) => void,
 ) => void;
 
+/** How {@link callSidecar} connects: channel credentials and metadata (e.g. `authorization`). */
+export interface CallOptions {
+  readonly credentials?: ChannelCredentials;
+  readonly metadata?: Record<string, string>;
+}
+
 /** Calls a unary `TaskHubSidecarService` method (camelCase name) on `address`. */
-export function callSidecar<T>(address: string, method: string, request: unknown): Promise<T> {
+export function callSidecar<T>(
+  address: string,
+  method: string,
+  request: unknown,
+  options: CallOptions = {},
+): Promise<T> {
   const Constructor = makeGenericClientConstructor(
     grpcServiceDefinition(wire.TaskHubSidecarService),
     "Sidecar",
   );
-  const client = new Constructor(address, credentials.createInsecure()) as unknown as Client &
-    Record<string, Unary>;
+  const client = new Constructor(
+    address,
+    options.credentials ?? credentials.createInsecure(),
+  ) as unknown as Client & Record<string, Unary>;
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
   return new Promise((resolve, reject) =>
-    client[method]?.call(client, request, (error, response) => {
+    client[method]?.call(client, request, metadata, (error, response) => {
       client.close();
       if (error) reject(error);
       else resolve(response as T);

@@ -28,6 +28,10 @@ describe("parseCommand", () => {
       sqliteSynchronous: "FULL",
       libsqlUrl: undefined,
       libsqlAuthToken: undefined,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      authToken: undefined,
+      insecure: false,
       logLevel: "info",
       logFormat: "text",
     });
@@ -166,6 +170,10 @@ describe("parseCommand", () => {
       sqliteSynchronous: undefined,
       libsqlUrl: "file:/data/taskhub.db",
       libsqlAuthToken: undefined,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      authToken: undefined,
+      insecure: false,
       logLevel: "info",
       logFormat: "text",
     });
@@ -226,5 +234,40 @@ describe("parseCommand", () => {
       expect(text).toContain(`--${name}`);
       expect(text).toContain(spec.env);
     }
+  });
+
+  it("reads the access control flags and their environment variables", () => {
+    expect(
+      run(["--tls-cert", "c.pem", "--tls-key", "k.pem", "--auth-token", "t0k", "--insecure"]),
+    ).toMatchObject({ tlsCert: "c.pem", tlsKey: "k.pem", authToken: "t0k", insecure: true });
+    expect(
+      run([], {
+        DURABLETASK_TLS_CERT: "c.pem",
+        DURABLETASK_TLS_KEY: "k.pem",
+        DURABLETASK_AUTH_TOKEN: "t0k",
+        DURABLETASK_INSECURE: "1",
+      }),
+    ).toMatchObject({ tlsCert: "c.pem", tlsKey: "k.pem", authToken: "t0k", insecure: true });
+    for (const off of ["0", "false", ""]) {
+      expect(run([], { DURABLETASK_INSECURE: off }).insecure).toBe(false);
+    }
+    expect(run([], { DURABLETASK_INSECURE: "true" }).insecure).toBe(true);
+    expect(usage()).toContain("--insecure ");
+    expect(usage()).toContain("DURABLETASK_AUTH_TOKEN");
+  });
+
+  it("refuses one TLS file without the other, a bad token (not echoed) and a bad DURABLETASK_INSECURE", () => {
+    expect(usageError(["--tls-cert", "c.pem"])).toBe(
+      "--tls-cert: needs --tls-key too (TLS takes a certificate and its key)",
+    );
+    expect(usageError([], { DURABLETASK_TLS_KEY: "k.pem" })).toBe(
+      "DURABLETASK_TLS_KEY (--tls-key): needs --tls-cert too (TLS takes a certificate and its key)",
+    );
+    const message = usageError(["--auth-token", "my secret"]);
+    expect(message).toBe("--auth-token: must be printable ASCII without spaces");
+    expect(usageError([], { DURABLETASK_INSECURE: "yes" })).toMatch(
+      /^DURABLETASK_INSECURE: must be 1 or 0/,
+    );
+    expect(usageError(["--insecure=1"])).toMatch(/--insecure/);
   });
 });

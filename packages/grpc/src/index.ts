@@ -1,3 +1,5 @@
+export type { BearerTokenInterceptorOptions } from "./access-control.js";
+export { bearerTokenInterceptor } from "./access-control.js";
 export type { SidecarConnectionOptions } from "./client/sidecar-stub.js";
 export type { TaskHubGrpcClient, TaskHubGrpcClientOptions } from "./client/task-hub-grpc-client.js";
 export { createTaskHubGrpcClient } from "./client/task-hub-grpc-client.js";

@@ -1,6 +1,7 @@
 import { assertNonNegativeMs, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
 import { type Backend, createTaskHubWorker, type TaskHubWorker } from "@durabletask/backend";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { bearerTokenInterceptor } from "./access-control.js";
 import { createGrpcExecutor } from "./grpc-executor.js";
 import { addSidecarServices } from "./grpc-server.js";
 
@@ -22,8 +23,15 @@ export interface SidecarServerOptions {
   readonly drainTimeoutMs?: number | undefined;
   /** Interval of health pings on work item streams; default 30 s, 0 = none. */
   readonly healthPingIntervalMs?: number | undefined;
-  /** Default: insecure (plain-text) credentials. */
+  /** Default: insecure (plain-text) credentials; `ServerCredentials.createSsl(…)` serves TLS. */
   readonly credentials?: ServerCredentials | undefined;
+  /**
+   * When set, every `TaskHubSidecarService` call (unary and streams) must carry
+   * `authorization: Bearer <authToken>` metadata, or it fails with UNAUTHENTICATED (see
+   * {@link bearerTokenInterceptor}). The health service stays open, for probes. Printable ASCII
+   * without spaces; never logged. Default: no check. Send it over TLS only, or it can be sniffed.
+   */
+  readonly authToken?: string | undefined;
 }
 
 /** A running Durable Task sidecar. */
@@ -52,6 +60,8 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
   const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 256 * 1024 * 1024;
+  const interceptors =
+    options.authToken === undefined ? [] : [bearerTokenInterceptor(options.authToken, { logger })];
   const executor = createGrpcExecutor({ logger });
   const worker: TaskHubWorker = createTaskHubWorker({
     backend: options.backend,
@@ -66,6 +76,7 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
   const server = new Server({
     "grpc.max_receive_message_length": maxReceiveMessageBytes,
     "grpc.max_send_message_length": -1,
+    interceptors,
   });
   const handle = addSidecarServices(server, {
     backend: options.backend,
@@ -92,7 +103,10 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
   }
   serving = true;
   const address = `${host}:${boundPort}`;
-  logger.debug(`serving on ${address}`, { backend: options.backend.description });
+  logger.debug(`serving on ${address}`, {
+    backend: options.backend.description,
+    authToken: options.authToken === undefined ? "none" : "required",
+  });
   let stopping: Promise<void> | undefined;
   return {
     port: boundPort,
