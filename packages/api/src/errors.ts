@@ -15,6 +15,8 @@
  * - `PayloadTooLarge`: a payload is over the configured limit.
  * - `Unavailable`: storage is busy, read-only, full or unreachable; the operation may be retried.
  * - `Unimplemented`: the operation is not supported by this backend or server.
+ * - `Unauthenticated`: the server requires credentials (e.g. a bearer token) that were missing or
+ *   wrong.
  * - `Internal`: a bug or an unexpected state; the message says what was seen.
  */
 export type ErrorCode =
@@ -36,6 +38,7 @@ export type ErrorCode =
   | "PayloadTooLarge"
   | "Unavailable"
   | "Unimplemented"
+  | "Unauthenticated"
   | "Internal";
 
 const brand = Symbol.for("@durabletask/api/DurableTaskError");

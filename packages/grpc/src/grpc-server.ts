@@ -34,6 +34,7 @@ const codeToStatus: Readonly<Record<ErrorCode, status>> = {
   PayloadTooLarge: status.RESOURCE_EXHAUSTED,
   Unavailable: status.UNAVAILABLE,
   Unimplemented: status.UNIMPLEMENTED,
+  Unauthenticated: status.UNAUTHENTICATED,
   Internal: status.INTERNAL,
 };
 

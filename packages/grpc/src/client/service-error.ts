@@ -10,6 +10,7 @@ const statusToCode: Readonly<Partial<Record<status, ErrorCode>>> = {
   [status.CANCELLED]: "Aborted",
   [status.UNAVAILABLE]: "Unavailable",
   [status.UNIMPLEMENTED]: "Unimplemented",
+  [status.UNAUTHENTICATED]: "Unauthenticated",
 };
 
 /** The gRPC status code of an error a `@grpc/grpc-js` call failed with, if it has one. */
@@ -22,8 +23,8 @@ function grpcStatusOf(error: unknown): status | undefined {
  * The {@link DurableTaskError} for an error a sidecar call failed with. The gRPC status picks the
  * code (NOT_FOUND → `InstanceNotFound`, ALREADY_EXISTS → `InstanceExists`, INVALID_ARGUMENT →
  * `InvalidArgument`, FAILED_PRECONDITION → `NotCompleted`, DEADLINE_EXCEEDED → `Timeout`,
- * CANCELLED → `Aborted`, UNAVAILABLE → `Unavailable`, UNIMPLEMENTED → `Unimplemented`, anything
- * else → `Internal`); the message is the server's status details, so it still names the field
+ * CANCELLED → `Aborted`, UNAVAILABLE → `Unavailable`, UNIMPLEMENTED → `Unimplemented`,
+ * UNAUTHENTICATED → `Unauthenticated`, anything else → `Internal`); the message is the server's status details, so it still names the field
  * or the instance. The gRPC error is kept as `cause`. DurableTaskErrors pass through unchanged.
  */
 export function fromServiceError(error: unknown): DurableTaskError {

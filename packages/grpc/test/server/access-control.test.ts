@@ -181,7 +181,7 @@ describe("createSidecarServer({ authToken })", () => {
     const client = createTaskHubGrpcClient({ address: sidecar.address });
     closers.push(() => client.close());
     const error = await client.getOrchestrationState("x").catch((e: unknown) => e);
-    expect(DurableTaskError.is(error)).toBe(true);
+    expect(DurableTaskError.is(error, "Unauthenticated")).toBe(true);
     expect(((error as Error).cause as ServiceError).code).toBe(status.UNAUTHENTICATED);
     const worker = createTaskHubGrpcWorker({
       address: sidecar.address,
