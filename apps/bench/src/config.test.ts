@@ -24,6 +24,30 @@ describe("parseBenchArgs", () => {
     });
   });
 
+  it("selects W2–W5 explicitly or with all, at full or smoke sizes", () => {
+    expect(parseBenchArgs(["--workload", "W2,W5"])).toMatchObject({
+      workloads: ["W2", "W5"],
+      fanOut: 100,
+      fanOutRuns: 20,
+      fanOutLarge: 10_000,
+      timers: 1000,
+      timerMs: 1000,
+    });
+    expect(parseBenchArgs(["--workload", "all", "--waiting", "500"])).toMatchObject({
+      workloads: ["W1", "W1-seq", "W2", "W3", "W4", "W5"],
+      sequence: 10_000,
+      waiting: 500,
+    });
+    expect(parseBenchArgs(["--smoke"])).toMatchObject({
+      fanOutRuns: 3,
+      fanOutLarge: 300,
+      sequence: 60,
+      waiting: 50,
+      timers: 20,
+    });
+    expect(() => parseBenchArgs(["--sequence", "0"])).toThrow(/--sequence/);
+  });
+
   it("reads --libsql-latency-ms (0 allowed)", () => {
     expect(parseBenchArgs(["--libsql-latency-ms", "20"])).toMatchObject({ libsqlLatencyMs: 20 });
     expect(parseBenchArgs(["--libsql-latency-ms=0"])).toMatchObject({ libsqlLatencyMs: 0 });

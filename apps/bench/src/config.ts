@@ -2,8 +2,8 @@ import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchModes } from "./modes.js";
-import type { WaitStrategy } from "./workloads/workload.js";
-import { workloads } from "./workloads.js";
+import type { WaitStrategy, WorkloadSettings } from "./workloads/workload.js";
+import { defaultWorkloads, workloads } from "./workloads.js";
 
 /** What one benchmark invocation runs. */
 export interface BenchConfig {
@@ -13,6 +13,17 @@ export interface BenchConfig {
   readonly n: number;
   /** W1-seq: orchestrations run one after another. */
   readonly runs: number;
+  /** W2: activities of the small fan-out and how many times it runs; the large fan-out. */
+  readonly fanOut: number;
+  readonly fanOutRuns: number;
+  readonly fanOutLarge: number;
+  /** W3: sequential activities. */
+  readonly sequence: number;
+  /** W4: orchestrations waiting on an event. */
+  readonly waiting: number;
+  /** W5: orchestrations with one timer each, and the timers' delay. */
+  readonly timers: number;
+  readonly timerMs: number;
   /** Measurements of every figure; the report shows their median and min–max. */
   readonly repeat: number;
   /** Duration of each storage-ceiling figure, in milliseconds. */
@@ -38,8 +49,32 @@ export interface BenchConfig {
 
 /** The full-size defaults and the `--smoke` sizes. */
 const sizes = {
-  full: { n: 1000, runs: 200, repeat: 3, ceilingMs: 1000 },
-  smoke: { n: 20, runs: 5, repeat: 1, ceilingMs: 100 },
+  full: {
+    n: 1000,
+    runs: 200,
+    repeat: 3,
+    ceilingMs: 1000,
+    fanOut: 100,
+    fanOutRuns: 20,
+    fanOutLarge: 10_000,
+    sequence: 10_000,
+    waiting: 100_000,
+    timers: 1000,
+    timerMs: 1000,
+  },
+  smoke: {
+    n: 20,
+    runs: 5,
+    repeat: 1,
+    ceilingMs: 100,
+    fanOut: 100,
+    fanOutRuns: 3,
+    fanOutLarge: 300,
+    sequence: 60,
+    waiting: 50,
+    timers: 20,
+    timerMs: 1000,
+  },
 };
 
 /** The `--help` text. */
@@ -47,10 +82,20 @@ export function usage(): string {
   return [
     "Usage: node apps/bench/dist/main.js [options]",
     "",
-    `  --workload <list>  comma-separated: ${[...workloads.keys()].join(",")} (default: all)`,
+    `  --workload <list>  comma-separated: ${[...workloads.keys()].join(",")}, or all`,
+    `                     (default: ${defaultWorkloads.join(",")})`,
     `  --mode <list>      comma-separated: ${[...benchModes.keys()].join(",")} (default: all)`,
     "  --n <count>        W1: orchestrations started at once (default 1000)",
     "  --runs <count>     W1-seq: orchestrations run one at a time (default 200)",
+    "  --fan-out <count>  W2: activities of the small fan-out (default 100)",
+    "  --fan-out-runs <count>",
+    "                     W2: small fan-outs run one at a time (default 20)",
+    "  --fan-out-large <count>",
+    "                     W2: activities of the large fan-out (default 10000)",
+    "  --sequence <count> W3: sequential activities of the one orchestration (default 10000)",
+    "  --waiting <count>  W4: orchestrations waiting on an external event (default 100000)",
+    "  --timers <count>   W5: orchestrations with one durable timer each (default 1000)",
+    "  --timer-ms <ms>    W5: the timers' delay (default 1000)",
     "  --repeat <count>   measurements per figure; the median is reported (default 3)",
     "  --ceiling-ms <ms>  duration of each raw storage figure (default 1000)",
     "  --wait <how>       W1 completion detection: poll | waiters (default poll)",
@@ -63,7 +108,8 @@ export function usage(): string {
     "  --tmp <dir>        parent of the temporary store directories (default: the OS temp dir)",
     "  --json <file>      write the JSON report here (default .bench/bench-<time>.json)",
     "  --no-warmup        skip the unmeasured warm-up run",
-    "  --smoke            tiny sizes: n=20, runs=5, repeat=1 (explicit flags still win)",
+    "  --smoke            tiny sizes: n=20, runs=5, repeat=1, fan-out-runs=3, fan-out-large=300,",
+    "                     sequence=60, waiting=50, timers=20 (explicit flags still win)",
     "  -h, --help         show this help",
   ].join("\n");
 }
@@ -81,6 +127,13 @@ export function parseBenchArgs(args: readonly string[]): BenchConfig | "help" {
       mode: { type: "string" },
       n: { type: "string" },
       runs: { type: "string" },
+      "fan-out": { type: "string" },
+      "fan-out-runs": { type: "string" },
+      "fan-out-large": { type: "string" },
+      sequence: { type: "string" },
+      waiting: { type: "string" },
+      timers: { type: "string" },
+      "timer-ms": { type: "string" },
       repeat: { type: "string" },
       "ceiling-ms": { type: "string" },
       wait: { type: "string", default: "poll" },
@@ -100,10 +153,20 @@ export function parseBenchArgs(args: readonly string[]): BenchConfig | "help" {
     throw new Error(`--wait: expected waiters or poll, got '${values.wait}'`);
   }
   return {
-    workloads: listOf(values.workload, workloads, "--workload"),
-    modes: listOf(values.mode, benchModes, "--mode"),
+    workloads:
+      values.workload === "all"
+        ? [...workloads.keys()]
+        : listOf(values.workload, workloads, "--workload", defaultWorkloads),
+    modes: listOf(values.mode, benchModes, "--mode", [...benchModes.keys()]),
     n: count(values.n, base.n, "--n"),
     runs: count(values.runs, base.runs, "--runs"),
+    fanOut: count(values["fan-out"], base.fanOut, "--fan-out"),
+    fanOutRuns: count(values["fan-out-runs"], base.fanOutRuns, "--fan-out-runs"),
+    fanOutLarge: count(values["fan-out-large"], base.fanOutLarge, "--fan-out-large"),
+    sequence: count(values.sequence, base.sequence, "--sequence"),
+    waiting: count(values.waiting, base.waiting, "--waiting"),
+    timers: count(values.timers, base.timers, "--timers"),
+    timerMs: count(values["timer-ms"], base.timerMs, "--timer-ms"),
     repeat: count(values.repeat, base.repeat, "--repeat"),
     ceilingMs: count(values["ceiling-ms"], base.ceilingMs, "--ceiling-ms"),
     wait: values.wait,
@@ -122,8 +185,9 @@ function listOf(
   value: string | undefined,
   known: ReadonlyMap<string, unknown>,
   flag: string,
+  fallback: readonly string[],
 ): string[] {
-  if (value === undefined) return [...known.keys()];
+  if (value === undefined) return [...fallback];
   const names = value
     .split(",")
     .map((name) => name.trim())
@@ -152,4 +216,26 @@ function milliseconds(value: string | undefined, fallback: number, flag: string)
     throw new Error(`${flag}: expected an integer from 0 to 60000, got '${value}'`);
   }
   return parsed;
+}
+
+/** The settings every workload run of `config` gets. */
+export function workloadSettingsOf(config: BenchConfig): WorkloadSettings {
+  const { n, runs, wait, fanOut, fanOutRuns, fanOutLarge, sequence, waiting, timers, timerMs } =
+    config;
+  return { n, runs, wait, fanOut, fanOutRuns, fanOutLarge, sequence, waiting, timers, timerMs };
+}
+
+/** `settings` cut down to the smoke sizes, for the unmeasured warm-up run. */
+export function warmUpSettingsOf(settings: WorkloadSettings): WorkloadSettings {
+  const smoke = sizes.smoke;
+  return {
+    ...settings,
+    n: Math.min(50, settings.n),
+    runs: 5,
+    fanOutRuns: Math.min(smoke.fanOutRuns, settings.fanOutRuns),
+    fanOutLarge: Math.min(smoke.fanOutLarge, settings.fanOutLarge),
+    sequence: Math.min(smoke.sequence, settings.sequence),
+    waiting: Math.min(smoke.waiting, settings.waiting),
+    timers: Math.min(smoke.timers, settings.timers),
+  };
 }

@@ -2,7 +2,7 @@ import { rmSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createTaskRegistry } from "@durabletask/task";
-import type { BenchConfig } from "./config.js";
+import { type BenchConfig, warmUpSettingsOf, workloadSettingsOf } from "./config.js";
 import { type MachineInfo, machineInfo } from "./machine-info.js";
 import type { BenchMode, Figures, ProcessMode } from "./modes/bench-mode.js";
 import { benchModes } from "./modes.js";
@@ -45,16 +45,12 @@ export async function runBench(
   const startedAt = performance.now();
   const modes = config.modes.map((name) => benchModes.get(name) as BenchMode);
   const selected = config.workloads.map((name) => workloads.get(name) as Workload);
-  const settings: WorkloadSettings = { n: config.n, runs: config.runs, wait: config.wait };
+  const settings = workloadSettingsOf(config);
   // Process modes warm up inside every run (their processes are fresh each time).
   const firstEmbedded = modes.find((mode) => mode.kind === "embedded");
   if (config.warmup && firstEmbedded !== undefined && selected[0] !== undefined) {
     log(`warm-up: ${selected[0].name} on ${firstEmbedded.name}`);
-    await runWorkload(config, firstEmbedded, selected[0], {
-      ...settings,
-      n: Math.min(50, config.n),
-      runs: 5,
-    });
+    await runWorkload(config, firstEmbedded, selected[0], warmUpSettingsOf(settings));
   }
   const samples: Samples = new Map();
   for (let repeat = 1; repeat <= config.repeat; repeat++) {
@@ -69,6 +65,10 @@ export async function runBench(
         log(`[${repeat}/${config.repeat}] ${mode.name} ${ceilingWorkload}: ${describe(ceiling)}`);
       }
       for (const workload of selected) {
+        if (workload.unsupportedModes?.includes(mode.name)) {
+          if (repeat === 1) log(`${workload.name} does not run in ${mode.name}: skipped`);
+          continue;
+        }
         const figures = withCeilingRatio(
           await runWorkload(config, mode, workload, settings),
           ceiling,

@@ -144,6 +144,45 @@ describe("bench --smoke", () => {
     expect(childrenOf(process.pid)).toEqual([]);
   }, 60_000);
 
+  it("measures W2–W5 in the embedded modes at smoke size", async () => {
+    const jsonPath = join(tmp, "smoke-w2-w5.json");
+    const stores = join(tmp, "stores-w2-w5");
+    mkdirSync(stores);
+    const code = await runBenchCli([
+      ...["--smoke", "--workload", "W2,W3,W4,W5", "--mode", "sqlite-normal,libsql-file"],
+      ...["--timer-ms", "300", "--json", jsonPath, "--tmp", stores],
+    ]);
+    expect(code).toBe(0);
+    const report = JSON.parse(readFileSync(jsonPath, "utf8")) as BenchReport;
+    expect(report.config).toMatchObject({ fanOut: 100, fanOutLarge: 300, sequence: 60 });
+    for (const mode of ["sqlite-normal", "libsql-file"]) {
+      // W2: 3 small fan-outs and the large one.
+      expect(figure(report, "W2", mode, "completed").median).toBe(4);
+      const small = figure(report, "W2", mode, "fanout_small_latency_p50_ms").median;
+      expect(small).toBeGreaterThan(0);
+      expect(figure(report, "W2", mode, "fanout_large_total_ms").median).toBeGreaterThan(0);
+      expect(
+        figure(report, "W2", mode, "large_to_small_per_activity_ratio").median,
+      ).toBeGreaterThan(0);
+      expect(figure(report, "W2", mode, "fanout_small_episodes").median).toBeGreaterThanOrEqual(2);
+      expect(figure(report, "W3", mode, "completed").median).toBe(1);
+      expect(figure(report, "W3", mode, "first_round_trip_ms").median).toBeGreaterThan(0);
+      expect(figure(report, "W3", mode, "last_to_first_ratio").median).toBeGreaterThan(0);
+      // One episode to start, one per activity result.
+      expect(figure(report, "W3", mode, "episodes").median).toBe(61);
+      expect(figure(report, "W4", mode, "completed").median).toBe(50);
+      expect(figure(report, "W4", mode, "rss_all_waiting_mb").median).toBeGreaterThan(10);
+      expect(figure(report, "W4", mode, "completions_per_s").median).toBeGreaterThan(0);
+      expect(figure(report, "W5", mode, "completed").median).toBe(20);
+      // A timer never fires early; its run lasts at least the timer.
+      expect(figure(report, "W5", mode, "lateness_min_ms").median).toBeGreaterThanOrEqual(0);
+      const p50 = figure(report, "W5", mode, "lateness_p50_ms").median;
+      expect(figure(report, "W5", mode, "lateness_p99_ms").median).toBeGreaterThanOrEqual(p50);
+      expect(figure(report, "W5", mode, "total_s").median).toBeGreaterThanOrEqual(0.3);
+    }
+    expect(existsSync(stores) && readdirSync(stores)).toEqual([]);
+  }, 120_000);
+
   it("rejects unknown workloads with exit code 2", async () => {
     await expect(runBenchCli(["--workload", "W9"])).resolves.toBe(2);
   });

@@ -44,6 +44,8 @@ function benchClientOf(client: TaskHubGrpcClient): BenchClient {
     // The SDK's timeout is in seconds and only client-side.
     waitForOrchestrationCompletion: (instanceId, { timeoutMs, fetchPayloads }) =>
       client.waitForOrchestrationCompletion(instanceId, fetchPayloads, timeoutMs / 1000),
+    raiseEvent: (instanceId, eventName, data) =>
+      client.raiseOrchestrationEvent(instanceId, eventName, data),
     async listInstanceIds({ statuses, pageSize, lastInstanceKey }) {
       const page = await client.listInstanceIds({
         runtimeStatus: toMicrosoft(statuses),

@@ -38,7 +38,7 @@ export function childArgs(options: {
   const { address, workload, settings, warmup, concurrency } = options;
   return [
     ...["--address", address, "--workload", workload],
-    ...["--n", String(settings.n), "--runs", String(settings.runs), "--wait", settings.wait],
+    ...["--settings", JSON.stringify(settings)],
     ...["--warmup", String(warmup), "--concurrency", String(concurrency)],
   ];
 }
@@ -50,23 +50,23 @@ export function parseChildArgs(args: readonly string[]): ChildOptions {
     options: {
       address: { type: "string" },
       workload: { type: "string" },
-      n: { type: "string" },
-      runs: { type: "string" },
-      wait: { type: "string" },
+      settings: { type: "string" },
       warmup: { type: "string" },
       concurrency: { type: "string" },
     },
   });
   const workload = workloads.get(values.workload ?? "");
-  const wait = values.wait;
-  if (values.address === undefined || workload === undefined) {
+  if (values.address === undefined || workload === undefined || values.settings === undefined) {
     throw new Error(`bad arguments: ${args.join(" ")}`);
   }
-  if (wait !== "poll" && wait !== "waiters") throw new Error(`--wait: bad value '${wait}'`);
+  const settings = JSON.parse(values.settings) as WorkloadSettings;
+  if (settings.wait !== "poll" && settings.wait !== "waiters") {
+    throw new Error(`--settings: bad wait '${settings.wait}'`);
+  }
   return {
     address: values.address,
     workload,
-    settings: { n: Number(values.n), runs: Number(values.runs), wait },
+    settings,
     warmup: Number(values.warmup ?? 0),
     concurrency: Number(values.concurrency ?? 100),
   };

@@ -39,6 +39,15 @@ export interface BenchClient {
     readonly instances: readonly BenchInstance[];
     readonly continuationToken?: string | undefined;
   }>;
+  /** Delivers external event `eventName` with `data` (JSON) to the instance (W4). */
+  raiseEvent(instanceId: string, eventName: string, data?: unknown): Promise<void>;
+  /**
+   * The instance's committed history, when the client can read it (W2 and W3 count episodes
+   * with it); only the event kinds are used.
+   */
+  getOrchestrationHistory?(
+    instanceId: string,
+  ): Promise<readonly { readonly eventType: { readonly case?: string | undefined } }[]>;
   /** Deletes every terminal instance; resolves with how many. */
   purgeInstances(filter: { readonly statuses: readonly OrchestrationStatus[] }): Promise<number>;
 }

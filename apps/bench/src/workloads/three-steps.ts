@@ -1,5 +1,5 @@
 import type { ActivityContext, OrchestrationContext, TaskRegistry } from "@durabletask/task";
-import type { BenchClient } from "./bench-client.js";
+import type { BenchClient, BenchInstance } from "./bench-client.js";
 
 /** The orchestrator W1 and W1-seq run. */
 export const threeStepsName = "ThreeSteps";
@@ -36,6 +36,39 @@ export async function countCorrect(
   prefix: string,
   expected: (instanceId: string) => string | undefined,
 ): Promise<number> {
+  return countMatching(
+    client,
+    prefix,
+    (m) => m.runtimeStatus === "COMPLETED" && m.serializedOutput === expected(m.instanceId),
+  );
+}
+
+/** Every instance whose id starts with `prefix`, with payloads, page by page. */
+export async function instancesWithPrefix(
+  client: BenchClient,
+  prefix: string,
+): Promise<BenchInstance[]> {
+  const instances: BenchInstance[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await client.queryInstances({
+      instanceIdPrefix: prefix,
+      pageSize: 1000,
+      continuationToken,
+      fetchPayloads: true,
+    });
+    instances.push(...page.instances);
+    continuationToken = page.continuationToken;
+  } while (continuationToken !== undefined);
+  return instances;
+}
+
+/** How many instances whose id starts with `prefix` satisfy `ok`. */
+export async function countMatching(
+  client: BenchClient,
+  prefix: string,
+  ok: (instance: BenchInstance) => boolean,
+): Promise<number> {
   let correct = 0;
   let continuationToken: string | undefined;
   do {
@@ -45,10 +78,7 @@ export async function countCorrect(
       continuationToken,
       fetchPayloads: true,
     });
-    for (const m of page.instances) {
-      if (m.runtimeStatus === "COMPLETED" && m.serializedOutput === expected(m.instanceId))
-        correct++;
-    }
+    for (const m of page.instances) if (ok(m)) correct++;
     continuationToken = page.continuationToken;
   } while (continuationToken !== undefined);
   return correct;

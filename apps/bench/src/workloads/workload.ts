@@ -12,6 +12,19 @@ export interface WorkloadSettings {
   /** Orchestrations run one after another (W1-seq). */
   readonly runs: number;
   readonly wait: WaitStrategy;
+  /** W2: activities of the small fan-out (100), run `fanOutRuns` times one after another. */
+  readonly fanOut: number;
+  readonly fanOutRuns: number;
+  /** W2: activities of the one large fan-out (10,000). */
+  readonly fanOutLarge: number;
+  /** W3: sequential activities of the one orchestration (10,000). */
+  readonly sequence: number;
+  /** W4: orchestrations waiting on an external event at once (100,000). */
+  readonly waiting: number;
+  /** W5: orchestrations each waiting on one durable timer, started at once (1000). */
+  readonly timers: number;
+  /** W5: the timers' delay in milliseconds (1000). */
+  readonly timerMs: number;
 }
 
 /** What one run of a workload measured. */
@@ -28,6 +41,11 @@ export interface WorkloadRun {
  */
 export interface Workload {
   readonly name: string;
+  /**
+   * Modes this workload cannot run in (the `sidecar-microsoft` child registers its
+   * orchestrations itself); the runner skips them with a log line.
+   */
+  readonly unsupportedModes?: readonly string[];
   register(registry: TaskRegistry): void;
   /** The measured part: start the orchestrations and wait until every one has finished. */
   run(client: BenchClient, settings: WorkloadSettings): Promise<WorkloadRun>;

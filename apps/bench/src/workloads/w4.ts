@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { DurableTaskError, type OrchestrationStatus } from "@durabletask/api";
+import type { OrchestrationContext, TaskRegistry } from "@durabletask/task";
+import type { BenchClient } from "./bench-client.js";
+import { countCorrect, registerThreeSteps } from "./three-steps.js";
+import { workloadTimeoutMs } from "./wait-for-all.js";
+import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
+
+const prefix = "w4-";
+const waiterName = "WaitForGo";
+const eventName = "Go";
+
+/** Client calls (schedules, raises) in flight at once: enough to batch commits, bounded memory. */
+const inFlight = 500;
+
+/** Poll period while waiting for all the instances to reach a state. */
+const pollMs = 100;
+
+/** Orchestrator: waits for the external event `Go` and returns its data with a mark. */
+async function waitForGo(ctx: OrchestrationContext, _input: string): Promise<string> {
+  const data = await ctx.waitForExternalEvent<string>(eventName);
+  return `${data}!`;
+}
+
+/** Runs `call(i)` for i in [0, count) with at most {@link inFlight} at once. */
+async function forEachLimited(count: number, call: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await call(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, lane));
+}
+
+/** Resolves once no instance has one of `statuses` (one id asked for per poll). */
+async function untilNone(client: BenchClient, statuses: OrchestrationStatus[]): Promise<void> {
+  const deadline = Date.now() + workloadTimeoutMs;
+  for (;;) {
+    const page = await client.listInstanceIds({
+      statuses,
+      pageSize: 1,
+      lastInstanceKey: undefined,
+    });
+    if (page.instanceIds.length === 0) return;
+    if (Date.now() > deadline)
+      throw new DurableTaskError("Timeout", `W4: instances still ${statuses}`);
+    await sleep(pollMs);
+  }
+}
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+/**
+ * W4, many waiting: `waiting` (100,000) orchestrations each waiting on an external event.
+ * Schedules them all (at most 500 calls in flight), waits until none is PENDING (each ran its
+ * first episode and waits), reads the process's memory, then raises every event (500 in flight)
+ * and waits until every instance is terminal.
+ */
+export const w4: Workload = {
+  name: "W4",
+  unsupportedModes: ["sidecar-microsoft", "sidecar-grpc-worker"],
+  register(registry: TaskRegistry): void {
+    registerThreeSteps(registry);
+    registry.addOrchestrator(waiterName, waitForGo);
+  },
+  async run(client: BenchClient, { waiting: n }: WorkloadSettings): Promise<WorkloadRun> {
+    const idOf = (i: number) => `${prefix}${i}`;
+    const startedAt = performance.now();
+    await forEachLimited(n, (i) =>
+      client.scheduleNewOrchestration(waiterName, { instanceId: idOf(i), input: "" }),
+    );
+    await untilNone(client, ["PENDING"]);
+    const allWaitingAt = performance.now();
+    const memory = process.memoryUsage();
+    const waitingPeakRss = process.resourceUsage().maxRSS / 1024;
+    await forEachLimited(n, (i) => client.raiseEvent(idOf(i), eventName, idOf(i)));
+    const raisedAt = performance.now();
+    await untilNone(client, ["PENDING", "RUNNING"]);
+    const doneAt = performance.now();
+    return {
+      figures: {
+        start_all_waiting_s: (allWaitingAt - startedAt) / 1000,
+        rss_all_waiting_mb: mb(memory.rss),
+        heap_used_all_waiting_mb: mb(memory.heapUsed),
+        peak_rss_until_all_waiting_mb: waitingPeakRss,
+        raise_all_s: (raisedAt - allWaitingAt) / 1000,
+        raise_to_all_completed_s: (doneAt - allWaitingAt) / 1000,
+        completions_per_s: (n * 1000) / (doneAt - allWaitingAt),
+      },
+      orchestrations: n,
+    };
+  },
+  countCompleted: (client) => countCorrect(client, prefix, (id) => JSON.stringify(`${id}!`)),
+};
