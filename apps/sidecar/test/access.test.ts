@@ -1,10 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makeTestCert, type TestCert } from "@durabletask/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exposureProblem, insecureWarning, isLoopbackHost, tlsCredentials } from "../src/access.js";
 import { createSidecar } from "../src/sidecar.js";
 import { UsageError } from "../src/usage-error.js";
-import { makeTestCert, type TestCert } from "./tls-cert.js";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 

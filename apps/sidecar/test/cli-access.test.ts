@@ -2,10 +2,10 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import * as wire from "@durabletask/api/proto";
 import { health } from "@durabletask/api/proto";
+import { makeTestCert, type TestCert } from "@durabletask/testing";
 import { credentials, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { callSidecar, checkHealth, killAll, startCli } from "./cli-process.js";
-import { makeTestCert, type TestCert } from "./tls-cert.js";
 
 let cert: TestCert;
 beforeAll(() => {

@@ -5,3 +5,5 @@ export { sleep, startEngine } from "./engine-harness.js";
 export type { HranaServer, HranaServerOptions, HranaStats } from "./hrana/index.js";
 export { startHranaServer } from "./hrana/index.js";
 export { describeOrchestrationConformance } from "./orchestration-suite.js";
+export type { TestCert } from "./tls-cert.js";
+export { makeTestCert } from "./tls-cert.js";

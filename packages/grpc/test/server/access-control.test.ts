@@ -4,6 +4,7 @@ import * as wire from "@durabletask/api/proto";
 import { health } from "@durabletask/api/proto";
 import { createSqliteBackend } from "@durabletask/sqlite";
 import { createTaskRegistry } from "@durabletask/task";
+import { makeTestCert, type TestCert } from "@durabletask/testing";
 import {
   type ChannelCredentials,
   type Client,
@@ -26,7 +27,6 @@ import {
   type TaskHubGrpcClient,
   type TaskHubGrpcWorker,
 } from "../../src/index.js";
-import { makeTestCert, type TestCert } from "./tls-cert.js";
 
 vi.setConfig({ testTimeout: 30_000 });
 

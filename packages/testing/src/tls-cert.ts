@@ -14,6 +14,7 @@ export interface TestCert {
   cleanup(): void;
 }
 
+/** A fresh self-signed certificate for `localhost` and `127.0.0.1` (needs `openssl` on PATH). */
 export function makeTestCert(): TestCert {
   const dir = mkdtempSync(join(tmpdir(), "durabletask-tls-"));
   const certPath = join(dir, "cert.pem");
