@@ -2,33 +2,17 @@ import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchModes } from "./modes.js";
-import type { WaitStrategy, WorkloadSettings } from "./workloads/workload.js";
+import type { WorkloadSettings } from "./workloads/workload.js";
 import { defaultWorkloads, workloads } from "./workloads.js";
 
-/** What one benchmark invocation runs. */
-export interface BenchConfig {
+/** Everything a bench run was asked for: the workload sizes plus how to run and report. */
+export interface BenchConfig extends WorkloadSettings {
   readonly workloads: readonly string[];
   readonly modes: readonly string[];
-  /** W1: orchestrations started at once. */
-  readonly n: number;
-  /** W1-seq: orchestrations run one after another. */
-  readonly runs: number;
-  /** W2: activities of the small fan-out and how many times it runs; the large fan-out. */
-  readonly fanOut: number;
-  readonly fanOutRuns: number;
-  readonly fanOutLarge: number;
-  /** W3: sequential activities. */
-  readonly sequence: number;
-  /** W4: orchestrations waiting on an event. */
-  readonly waiting: number;
-  /** W5: orchestrations with one timer each, and the timers' delay. */
-  readonly timers: number;
-  readonly timerMs: number;
   /** Measurements of every figure; the report shows their median and min–max. */
   readonly repeat: number;
   /** Duration of each storage-ceiling figure, in milliseconds. */
   readonly ceilingMs: number;
-  readonly wait: WaitStrategy;
   /** Where each run's temporary store directory is created (its file system matters). */
   readonly tmpDir: string;
   /** Where the JSON report goes; default `.bench/bench-<time>.json`. */

@@ -43,43 +43,43 @@ export async function countCorrect(
   );
 }
 
+/** Pages of the instances whose id starts with `prefix`, with payloads. */
+async function* pagesWithPrefix(
+  client: BenchClient,
+  prefix: string,
+): AsyncGenerator<readonly BenchInstance[]> {
+  let continuationToken: string | undefined;
+  do {
+    const page = await client.queryInstances({
+      instanceIdPrefix: prefix,
+      pageSize: 1000,
+      continuationToken,
+      fetchPayloads: true,
+    });
+    yield page.instances;
+    continuationToken = page.continuationToken;
+  } while (continuationToken !== undefined);
+}
+
 /** Every instance whose id starts with `prefix`, with payloads, page by page. */
 export async function instancesWithPrefix(
   client: BenchClient,
   prefix: string,
 ): Promise<BenchInstance[]> {
   const instances: BenchInstance[] = [];
-  let continuationToken: string | undefined;
-  do {
-    const page = await client.queryInstances({
-      instanceIdPrefix: prefix,
-      pageSize: 1000,
-      continuationToken,
-      fetchPayloads: true,
-    });
-    instances.push(...page.instances);
-    continuationToken = page.continuationToken;
-  } while (continuationToken !== undefined);
+  for await (const page of pagesWithPrefix(client, prefix)) instances.push(...page);
   return instances;
 }
 
-/** How many instances whose id starts with `prefix` satisfy `ok`. */
+/** How many instances whose id starts with `prefix` satisfy `ok` (one page in memory at a time). */
 export async function countMatching(
   client: BenchClient,
   prefix: string,
   ok: (instance: BenchInstance) => boolean,
 ): Promise<number> {
   let correct = 0;
-  let continuationToken: string | undefined;
-  do {
-    const page = await client.queryInstances({
-      instanceIdPrefix: prefix,
-      pageSize: 1000,
-      continuationToken,
-      fetchPayloads: true,
-    });
-    for (const m of page.instances) if (ok(m)) correct++;
-    continuationToken = page.continuationToken;
-  } while (continuationToken !== undefined);
+  for await (const page of pagesWithPrefix(client, prefix)) {
+    for (const m of page) if (ok(m)) correct++;
+  }
   return correct;
 }
