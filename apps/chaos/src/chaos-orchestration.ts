@@ -96,7 +96,7 @@ function createRecordActivity(settings: ChaosSettings) {
 }
 
 /** Appends `line` with one write(2) and fsyncs it, so a kill never leaves half a line. */
-function appendDurably(path: string, line: string): void {
+export function appendDurably(path: string, line: string): void {
   const fd = openSync(path, "a");
   try {
     writeSync(fd, line);

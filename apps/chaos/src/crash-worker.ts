@@ -7,11 +7,11 @@
 //   node dist/crash-worker.js --db <file> --log <file> [--lock-timeout-ms 1000]
 //     [--max-activities 10] [--activity-delay-ms 100] [--timer-ms 200]
 import { parseArgs } from "node:util";
-import type { Logger } from "@durabletask/api";
 import { createTaskHubWorker } from "@durabletask/backend";
 import { createSqliteBackend } from "@durabletask/sqlite";
 import { createTaskExecutor, createTaskRegistry } from "@durabletask/task";
 import { registerChaos } from "./chaos-orchestration.js";
+import { stderrLogger as logger } from "./stderr-logger.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,14 +27,6 @@ if (values.db === undefined || values.log === undefined) {
   console.error("usage: crash-worker --db <file> --log <file> [options]");
   process.exit(2);
 }
-
-/** Warnings and errors on stderr, which the test keeps for its failure messages. */
-const logger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: (message, fields) => console.error(`warn ${message} ${JSON.stringify(fields ?? {})}`),
-  error: (message, fields) => console.error(`error ${message} ${JSON.stringify(fields ?? {})}`),
-};
 
 const lockTimeoutMs = Number(values["lock-timeout-ms"]);
 const backend = createSqliteBackend({
