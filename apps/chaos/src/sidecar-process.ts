@@ -2,14 +2,16 @@
 // The sidecar the SDK chaos test kills: the gRPC sidecar server (the one apps/sidecar serves) on a
 // SQLite file, with short leases so that a restarted sidecar takes over within about a second,
 // and a bounded number of activities handed out at once, so that the re-executions a kill can
-// cause are bounded. Prints `ready <pid> <port>` once it accepts calls; SIGTERM/SIGINT drain.
+// cause are bounded. Prints `ready <pid> <port>` once it accepts calls and `worker connected`
+// whenever an SDK worker opens its work item stream; SIGTERM/SIGINT drain.
 //
 //   node dist/sidecar-process.js --db <file> [--port 0] [--lock-timeout-ms 1000]
 //     [--max-activities 10]
 import { parseArgs } from "node:util";
+import type { Logger } from "@durabletask/api";
 import { createSidecarServer } from "@durabletask/grpc";
 import { createSqliteBackend } from "@durabletask/sqlite";
-import { stderrLogger as logger } from "./stderr-logger.js";
+import { stderrLogger } from "./stderr-logger.js";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,12 @@ if (values.db === undefined) {
   process.exit(2);
 }
 
+const logger: Logger = {
+  ...stderrLogger,
+  info: (message) => {
+    if (message === "work item stream connected") console.log("worker connected");
+  },
+};
 const lockTimeoutMs = Number(values["lock-timeout-ms"]);
 const server = await createSidecarServer({
   // The sidecar's own default: FULL, an fsync per commit.

@@ -5,7 +5,7 @@ import { type Backend, createTaskHubClient } from "@durabletask/backend";
 import { createSqliteBackend } from "@durabletask/sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRandom, killRepeatedly, verifyChaos, waitForAll } from "./chaos-run.js";
-import { distProgram, startProgram, type WorkerProcess } from "./worker-process.js";
+import { distProgram, startProgram, type WorkerProcess, waitForOutput } from "./worker-process.js";
 
 // CHAOS_LONG=1: 2000 orchestrations and 20 kills (minutes). CHAOS_SEED=<n> replays a kill plan.
 const long = process.env.CHAOS_LONG === "1";
@@ -29,7 +29,10 @@ describe("crash recovery of the sidecar under the official SDK worker", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts the sidecar (on the port of the first one) and, the first time, the SDK worker. */
+  /**
+   * Starts the sidecar (on the port of the first one) and, the first time, the SDK worker; returns
+   * once the SDK worker is connected, so that every kill lands while it works.
+   */
   async function startSidecar(): Promise<WorkerProcess> {
     const port = sidecar === undefined ? "0" : (sidecar.readyLine.split(" ")[2] ?? "0");
     sidecar = await startProgram(distProgram("sidecar-process"), [
@@ -39,6 +42,7 @@ describe("crash recovery of the sidecar under the official SDK worker", () => {
     sdkWorker ??= await startProgram(distProgram("sdk-worker"), [
       ...["--address", `127.0.0.1:${sidecar.readyLine.split(" ")[2]}`, "--log", logPath],
     ]);
+    await waitForOutput(sidecar, "worker connected", 1, 30_000);
     return sidecar;
   }
 

@@ -86,6 +86,22 @@ export async function startProgram(
   };
 }
 
+/** Waits until `child` printed `text` on stdout `count` times in all; throws after `timeoutMs`. */
+export async function waitForOutput(
+  child: WorkerProcess,
+  text: string,
+  count: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (child.stdout().split(text).length - 1 < count) {
+    if (Date.now() > deadline) {
+      throw new Error(`no '${text}' (${count}×) within ${timeoutMs} ms\n${child.stderr()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function waitForReady(
   child: ChildProcess,
   exited: Promise<number | null>,
