@@ -1,5 +1,11 @@
 import { create } from "@bufbuild/protobuf";
-import { type Executor, type Logger, taskCompletedEvent, taskFailedEvent } from "@durabletask/api";
+import {
+  type Executor,
+  type Logger,
+  taskCompletedEvent,
+  taskFailedEvent,
+  toWireFailure,
+} from "@durabletask/api";
 import {
   ActivityRequestSchema,
   type ActivityResponse,
@@ -7,6 +13,7 @@ import {
 } from "@durabletask/api/proto";
 import type { ActivityWorkItem, Backend } from "./backend.js";
 import { abandonDelayMs } from "./orchestration-worker.js";
+import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
 import type { WorkSource } from "./work-dispatcher.js";
 
 /** Options of {@link createActivityWorkSource}. */
@@ -15,6 +22,11 @@ export interface ActivityWorkSourceOptions {
   readonly executor: Executor;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Attempts before a task whose work item keeps failing outside the activity's code (the
+   * executor throws, its result cannot be stored) is failed with a `PoisonWorkItem` failure.
+   */
+  readonly maxEpisodeAttempts?: number | undefined;
 }
 
 /** Activity tasks as a {@link WorkSource}: lock, execute, deliver the result. */
@@ -23,6 +35,7 @@ export function createActivityWorkSource(
 ): WorkSource<ActivityWorkItem> {
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
+  const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
   return {
     fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
     async process(item, signal) {
@@ -34,6 +47,18 @@ export function createActivityWorkSource(
     },
     async abandon(item, error) {
       try {
+        const what = `activity ${item.instanceId}#${item.event.eventId}`;
+        const failure = poisonFailure(what, error, { retryCount: item.retryCount, maxAttempts });
+        if (failure !== undefined) {
+          const failed = taskFailedEvent(now(), item.event.eventId, toWireFailure(failure));
+          await backend.completeActivityWorkItem(item, failed);
+          logger.error("poison work item: activity failed", {
+            instanceId: item.instanceId,
+            taskId: item.event.eventId,
+            failure: failure.errorMessage,
+          });
+          return;
+        }
         await backend.abandonActivityWorkItem(item, abandonDelayMs(item.retryCount));
       } catch (abandonError) {
         logger.warn("failed to abandon activity work item", {

@@ -31,6 +31,7 @@ export { createTaskHubClient } from "./client.js";
 export type { EpisodeContext } from "./orchestration-episode.js";
 export { runEpisode } from "./orchestration-episode.js";
 export { abandonDelayMs, createOrchestrationWorkSource } from "./orchestration-worker.js";
+export { defaultMaxEpisodeAttempts, poisonErrorType } from "./poison.js";
 export { purgeRecursively } from "./purge.js";
 export { OrchestrationRuntimeState } from "./runtime-state.js";
 export { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js";

@@ -4,8 +4,10 @@ import {
   type Executor,
   executionStartedEvent,
   executionTerminatedEvent,
+  type FailureDetails,
   type Logger,
   orchestratorStartedEvent,
+  toWireFailure,
 } from "@durabletask/api";
 import {
   type CompleteOrchestrationAction,
@@ -80,6 +82,27 @@ export async function runEpisode(
     }
     state = continueAsNew(state, outcome.action, nowMs);
   }
+  return state.toCommit(nowMs);
+}
+
+/**
+ * The commit that ends an instance as FAILED with `details` without running its orchestrator
+ * (a poison work item): the claimed events go into history, then `executionCompleted`; a parent
+ * is told like for any failure. `undefined` when the instance has not started or has completed
+ * (there is nothing to fail).
+ */
+export function failedEpisode(
+  item: OrchestrationWorkItem,
+  details: FailureDetails,
+  ctx: Pick<EpisodeContext, "logger" | "now">,
+): OrchestrationCommit | undefined {
+  const state = new OrchestrationRuntimeState(item.instanceId, item.history);
+  if (state.isCompleted) return undefined;
+  const nowMs = ctx.now();
+  state.addEvent(orchestratorStartedEvent(nowMs));
+  addNewEvents(state, item.newEvents, ctx.logger);
+  if (!state.isStarted) return undefined;
+  finish(state, -1, WireStatus.FAILED, undefined, toWireFailure(details), nowMs);
   return state.toCommit(nowMs);
 }
 

@@ -1,6 +1,7 @@
 import type { Executor, Logger } from "@durabletask/api";
 import type { Backend, OrchestrationWorkItem } from "./backend.js";
-import { runEpisode } from "./orchestration-episode.js";
+import { failedEpisode, runEpisode } from "./orchestration-episode.js";
+import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
 import type { WorkSource } from "./work-dispatcher.js";
 
 /** Longest delay before an abandoned work item is retried. */
@@ -21,6 +22,8 @@ export interface OrchestrationWorkSourceOptions {
   readonly executor: Executor;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Attempts before an episode that keeps failing outside user code fails the instance. */
+  readonly maxEpisodeAttempts?: number | undefined;
 }
 
 /** Orchestration episodes as a {@link WorkSource}: lock, run the episode, commit. */
@@ -29,6 +32,7 @@ export function createOrchestrationWorkSource(
 ): WorkSource<OrchestrationWorkItem> {
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
+  const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
   return {
     fetch: (maxCount) => backend.lockOrchestrationWorkItems(maxCount),
     async process(item, signal) {
@@ -43,6 +47,17 @@ export function createOrchestrationWorkSource(
     },
     async abandon(item, error) {
       try {
+        const what = `orchestration '${item.instanceId}'`;
+        const failure = poisonFailure(what, error, { retryCount: item.retryCount, maxAttempts });
+        const commit = failure && failedEpisode(item, failure, { logger, now });
+        if (commit !== undefined) {
+          await backend.completeOrchestrationWorkItem(item, commit);
+          logger.error("poison work item: orchestration failed", {
+            instanceId: item.instanceId,
+            failure: failure?.errorMessage,
+          });
+          return;
+        }
         await backend.abandonOrchestrationWorkItem(item, abandonDelayMs(item.retryCount));
       } catch (abandonError) {
         logger.warn("failed to abandon orchestration work item", {

@@ -9,6 +9,7 @@ import {
 import { createActivityWorkSource } from "./activity-worker.js";
 import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
 import { createOrchestrationWorkSource } from "./orchestration-worker.js";
+import { defaultMaxEpisodeAttempts } from "./poison.js";
 import { WorkDispatcher, type WorkSource } from "./work-dispatcher.js";
 
 /** Options of {@link createTaskHubWorker}. */
@@ -31,6 +32,15 @@ export interface TaskHubWorkerOptions {
    * activities' `AbortSignal` and gives unfinished work back for a later run; default 30 s.
    */
   readonly drainTimeoutMs?: number | undefined;
+  /**
+   * How many times an orchestration episode or an activity work item may fail outside user code
+   * (the executor throws or cannot run it, the result cannot be stored) before it is given up:
+   * the orchestration then fails, or the activity reports a failure to its orchestration, with
+   * error type `PoisonWorkItem` and a message naming the attempts and the last error. Failed
+   * attempts are retried after 0 s, 1 s, 2 s, 4 s, … (at most 5 min); shutdown, lost leases and
+   * `Unavailable` storage never end an item. Default 10.
+   */
+  readonly maxEpisodeAttempts?: number | undefined;
   /** Stop the backend after draining in {@link TaskHubWorker.stop}; default true. */
   readonly stopBackendOnStop?: boolean | undefined;
 }
@@ -78,9 +88,14 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
   const maxPollIntervalMs = positiveInteger(options.maxPollIntervalMs, "maxPollIntervalMs", 1000);
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
+  const maxEpisodeAttempts = positiveInteger(
+    options.maxEpisodeAttempts,
+    "maxEpisodeAttempts",
+    defaultMaxEpisodeAttempts,
+  );
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
     withCapacity(
-      createOrchestrationWorkSource({ backend, executor, logger }),
+      createOrchestrationWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
       executor,
       "orchestration",
     ),
@@ -96,7 +111,7 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
     },
   );
   const activities = new WorkDispatcher<ActivityWorkItem>(
-    createActivityWorkSource({ backend, executor, logger }),
+    createActivityWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
     {
       name: "activity-worker",
       logger,

@@ -1,4 +1,4 @@
-import type { Logger } from "@durabletask/api";
+import { DurableTaskError, type Logger } from "@durabletask/api";
 
 /** What a {@link WorkDispatcher} does with its items. */
 export interface WorkSource<T> {
@@ -91,7 +91,8 @@ export class WorkDispatcher<T> {
       options.abortAfterMs === undefined
         ? undefined
         : setTimeout(() => {
-            for (const c of this.controllers) c.abort(new Error(`${this.options.name} stopping`));
+            const reason = new DurableTaskError("Aborted", `${this.options.name} stopping`);
+            for (const c of this.controllers) c.abort(reason);
           }, options.abortAfterMs);
     try {
       while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -124,7 +125,9 @@ export class WorkDispatcher<T> {
       const items = await this.fetch(free);
       if (!this.running) {
         await Promise.all(
-          items.map((item) => this.source.abandon(item, new Error("worker stopping"))),
+          items.map((item) =>
+            this.source.abandon(item, new DurableTaskError("Aborted", "worker stopping")),
+          ),
         );
         break;
       }
@@ -210,7 +213,12 @@ export class WorkDispatcher<T> {
               error,
             },
           );
-          controller.abort(error);
+          // A lost lease stays typed; any other renewal failure aborts the attempt as such.
+          controller.abort(
+            DurableTaskError.is(error, "WorkItemLockLost")
+              ? error
+              : new DurableTaskError("Aborted", "lease renewal failed", { cause: error }),
+          );
         });
       }, delayMs);
       timer.unref();
