@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { LogLevel } from "@durabletask/api";
+import { defaultMaxEpisodeAttempts } from "@durabletask/backend";
 import { type LogFormat, logFormats, logLevels } from "./logger.js";
 import {
   type BackendKind,
@@ -77,6 +78,11 @@ export const flags = {
     env: "DURABLETASK_INSECURE",
     value: "",
     help: "allow a non-loopback --host without both TLS and a token (warns); env =1",
+  },
+  "max-episode-attempts": {
+    env: "DURABLETASK_MAX_EPISODE_ATTEMPTS",
+    value: "<n>",
+    help: "fail an orchestration (or activity) whose work item fails n times outside user code (default: 10)",
   },
   "log-level": {
     env: "DURABLETASK_LOG_LEVEL",
@@ -187,6 +193,7 @@ export function parseCommand(
       tlsKey: tlsKey?.value,
       authToken: authTokenOf(setting("auth-token")),
       insecure: values.insecure === true || booleanOf(env[flags.insecure.env], flags.insecure.env),
+      maxEpisodeAttempts: attemptsOf(get("max-episode-attempts", `${defaultMaxEpisodeAttempts}`)),
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
       logFormat: oneOf<LogFormat>(get("log-format", "text"), logFormats),
     },
@@ -218,6 +225,7 @@ function parseFlags(args: readonly string[]) {
         "tls-key": string,
         "auth-token": string,
         insecure: { type: "boolean" },
+        "max-episode-attempts": string,
         "log-level": string,
         "log-format": string,
         help: { type: "boolean", short: "h" },
@@ -242,6 +250,14 @@ function portOf({ value, source }: Setting): number {
     throw new UsageError(`${source}: must be an integer from 0 to 65535, got '${value}'`);
   }
   return port;
+}
+
+function attemptsOf({ value, source }: Setting): number {
+  const attempts = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(attempts) || attempts < 1) {
+    throw new UsageError(`${source}: must be an integer ≥ 1, got '${value}'`);
+  }
+  return attempts;
 }
 
 function hostOf({ value, source }: Setting): string {

@@ -56,6 +56,11 @@ export interface SidecarOptions {
    * such a sidecar refuses to start.
    */
   readonly insecure?: boolean | undefined;
+  /**
+   * Attempts before an orchestration episode or activity work item that keeps failing outside
+   * user code is given up with a `PoisonWorkItem` failure; default 10.
+   */
+  readonly maxEpisodeAttempts?: number | undefined;
   /** Default `info`; ignored when `logger` is given. */
   readonly logLevel?: LogLevel | undefined;
   /** Default `text`; ignored when `logger` is given. */
@@ -120,6 +125,7 @@ export async function createSidecar(options: SidecarOptions = {}): Promise<Sidec
       port: options.port ?? 4001,
       maxReceiveMessageBytes,
       drainTimeoutMs: options.drainTimeoutMs,
+      maxEpisodeAttempts: options.maxEpisodeAttempts,
     });
   } catch (error) {
     throw asUsageError(error, options) ?? error;

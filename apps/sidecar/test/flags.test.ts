@@ -32,9 +32,21 @@ describe("parseCommand", () => {
       tlsKey: undefined,
       authToken: undefined,
       insecure: false,
+      maxEpisodeAttempts: 10,
       logLevel: "info",
       logFormat: "text",
     });
+  });
+
+  it("--max-episode-attempts / DURABLETASK_MAX_EPISODE_ATTEMPTS: an integer ≥ 1", () => {
+    expect(run(["--max-episode-attempts", "3"]).maxEpisodeAttempts).toBe(3);
+    expect(run([], { DURABLETASK_MAX_EPISODE_ATTEMPTS: "25" }).maxEpisodeAttempts).toBe(25);
+    expect(usageError(["--max-episode-attempts", "0"])).toBe(
+      "--max-episode-attempts: must be an integer ≥ 1, got '0'",
+    );
+    expect(usageError([], { DURABLETASK_MAX_EPISODE_ATTEMPTS: "2.5" })).toBe(
+      "DURABLETASK_MAX_EPISODE_ATTEMPTS (--max-episode-attempts): must be an integer ≥ 1, got '2.5'",
+    );
   });
 
   it("reads every flag", () => {
@@ -174,6 +186,7 @@ describe("parseCommand", () => {
       tlsKey: undefined,
       authToken: undefined,
       insecure: false,
+      maxEpisodeAttempts: 10,
       logLevel: "info",
       logFormat: "text",
     });

@@ -19,6 +19,11 @@ export interface SidecarServerOptions {
   readonly maxConcurrentOrchestrations?: number | undefined;
   /** Activities handed to SDK workers at once; default 1000. */
   readonly maxConcurrentActivities?: number | undefined;
+  /**
+   * Attempts before a work item that keeps failing outside user code is failed with
+   * `PoisonWorkItem` (see `TaskHubWorkerOptions.maxEpisodeAttempts`); default 10.
+   */
+  readonly maxEpisodeAttempts?: number | undefined;
   /** How long `stop()` waits for SDK workers to finish in-flight work; default 30 s. */
   readonly drainTimeoutMs?: number | undefined;
   /** Interval of health pings on work item streams; default 30 s, 0 = none. */
@@ -70,6 +75,7 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
     maxConcurrentOrchestrations: options.maxConcurrentOrchestrations ?? 1000,
     maxConcurrentActivities: options.maxConcurrentActivities ?? 1000,
     drainTimeoutMs,
+    maxEpisodeAttempts: options.maxEpisodeAttempts,
     stopBackendOnStop: false,
   });
   let serving = false;
