@@ -30,6 +30,11 @@ export interface ChaosSettings {
   readonly activityDelayMs: number;
   /** The orchestration's durable timer, in ms. */
   readonly timerMs: number;
+  /**
+   * After this many activity executions, later ones log their line and then never finish (until
+   * their signal fires): the process is stuck with leased work. Default: never.
+   */
+  readonly stallAfter?: number | undefined;
 }
 
 /** The data the test raises as `approval` for orchestration `index`. */
@@ -51,7 +56,8 @@ export function expectedOutput(index: number): ChaosOutput {
 /**
  * Registers the chaos orchestration: an activity, a durable timer, a sub-orchestration of two
  * activities, a wait for the `approval` event, then two activities in parallel. Every activity
- * execution appends (and fsyncs) a line `<instanceId> <taskId> <value> <pid>` to the log, so
+ * execution appends (and fsyncs) a line `<instanceId> <taskId> <value> <pid> <epochMs>` to the
+ * log, so
  * the test can count executions per activity call.
  */
 export function registerChaos(registry: TaskRegistry, settings: ChaosSettings): void {
@@ -84,13 +90,18 @@ export function registerChaos(registry: TaskRegistry, settings: ChaosSettings): 
 }
 
 function createRecordActivity(settings: ChaosSettings) {
+  let executions = 0;
   return async (ctx: ActivityContext, value: string): Promise<string> => {
-    appendDurably(settings.logPath, `${ctx.instanceId} ${ctx.taskId} ${value} ${process.pid}\n`);
+    executions++;
+    appendDurably(
+      settings.logPath,
+      `${ctx.instanceId} ${ctx.taskId} ${value} ${process.pid} ${Date.now()}\n`,
+    );
     // The pause comes after the log line: a kill inside it makes a logged execution whose result
     // is never committed, which must be re-executed (and is then counted).
-    await sleep(Math.floor(Math.random() * settings.activityDelayMs), undefined, {
-      signal: ctx.signal,
-    });
+    const stalled = executions > (settings.stallAfter ?? Number.POSITIVE_INFINITY);
+    const pauseMs = stalled ? 2 ** 31 - 1 : Math.floor(Math.random() * settings.activityDelayMs);
+    await sleep(pauseMs, undefined, { signal: ctx.signal });
     return `${value}:done`;
   };
 }

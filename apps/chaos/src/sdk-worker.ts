@@ -42,7 +42,8 @@ const activityDelayMs = Number(values["activity-delay-ms"]);
 
 // The SDK runs orchestrators written as async generators. Same log line and pause as the in-process chaos activity (src/chaos-orchestration.ts).
 async function record(ctx: ActivityContext, value: string): Promise<string> {
-  appendDurably(log as string, `${ctx.orchestrationId} ${ctx.taskId} ${value} ${process.pid}\n`);
+  const line = `${ctx.orchestrationId} ${ctx.taskId} ${value} ${process.pid} ${Date.now()}\n`;
+  appendDurably(log as string, line);
   await sleep(Math.floor(Math.random() * activityDelayMs));
   return `${value}:done`;
 }

@@ -6,6 +6,8 @@ export interface LoggedExecution {
   readonly taskId: number;
   readonly value: string;
   readonly pid: number;
+  /** When it started (epoch ms). */
+  readonly atMs: number;
 }
 
 /** The parsed activity log, and the lines that did not parse (torn writes). */
@@ -15,13 +17,19 @@ export function readActivityLog(path: string): { executions: LoggedExecution[]; 
   const text = existsSync(path) ? readFileSync(path, "utf8") : "";
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    const match = /^(\S+) (\d+) (\S+) (\d+)$/.exec(line);
+    const match = /^(\S+) (\d+) (\S+) (\d+) (\d+)$/.exec(line);
     if (match === null) {
       torn.push(line);
       continue;
     }
-    const [, instanceId = "", taskId = "", value = "", pid = ""] = match;
-    executions.push({ instanceId, taskId: Number(taskId), value, pid: Number(pid) });
+    const [, instanceId = "", taskId = "", value = "", pid = "", atMs = ""] = match;
+    executions.push({
+      instanceId,
+      taskId: Number(taskId),
+      value,
+      pid: Number(pid),
+      atMs: Number(atMs),
+    });
   }
   return { executions, torn };
 }

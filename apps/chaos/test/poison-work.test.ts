@@ -13,7 +13,7 @@ import {
   type TaskRegistry,
 } from "@durabletask/task";
 import { afterEach, describe, expect, it } from "vitest";
-import { withOverrides } from "./backend-proxy.js";
+import { withOverrides } from "../src/backend-proxy.js";
 
 // Poison work: an episode or activity work item that fails outside user code every time (here
 // the executor throws for it) is retried with growing back-off and never blocks the others;
