@@ -188,12 +188,17 @@ export class WorkDispatcher<T> {
     try {
       await this.source.process(item, signal);
     } catch (error) {
-      this.options.logger.warn(
-        `${this.options.name}: failed to process ${this.source.describe(item)}`,
-        {
-          error,
-        },
-      );
+      const what = this.source.describe(item);
+      if (DurableTaskError.is(error, "WorkItemLockLost")) {
+        // The backend refused the late write: nothing was applied and there is nothing to give
+        // back; the worker that holds the lease now finishes the item.
+        this.options.logger.warn(
+          `${this.options.name}: lost the lease of ${what}; its result was not applied`,
+          { error },
+        );
+        return;
+      }
+      this.options.logger.warn(`${this.options.name}: failed to process ${what}`, { error });
       await this.source.abandon(item, error);
     }
   }
