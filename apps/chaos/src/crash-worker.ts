@@ -17,6 +17,7 @@ import { createTaskExecutor, createTaskRegistry } from "@durabletask/task";
 import { withOverrides } from "./backend-proxy.js";
 import { registerChaos } from "./chaos-orchestration.js";
 import { stderrLogger as logger } from "./stderr-logger.js";
+import { stopOnSignal } from "./stop-on-signal.js";
 
 const { values } = parseArgs({
   options: {
@@ -81,16 +82,10 @@ const worker = createTaskHubWorker({
   maxPollIntervalMs: 100,
 });
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
+stopOnSignal(async () => {
   await worker.stop();
   console.log(`stats ${JSON.stringify(stats)}`);
-  process.exit(0);
-}
-process.on("SIGTERM", () => void stop());
-process.on("SIGINT", () => void stop());
+});
 
 await worker.start();
 console.log(`ready ${process.pid}`);

@@ -23,6 +23,7 @@ import {
   type ChaosOutput,
   chaosOrchestrationName,
 } from "./chaos-orchestration.js";
+import { stopOnSignal } from "./stop-on-signal.js";
 
 const { values } = parseArgs({
   options: {
@@ -79,15 +80,7 @@ worker.addNamedActivity("Record", record);
 worker.addNamedOrchestrator("ChaosChild", chaosChild);
 worker.addNamedOrchestrator(chaosOrchestrationName, chaos);
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await worker.stop();
-  process.exit(0);
-}
-process.on("SIGTERM", () => void stop());
-process.on("SIGINT", () => void stop());
+stopOnSignal(() => worker.stop());
 // A completion sent to a sidecar that was just killed fails inside the SDK; it must not end
 // this process (the sidecar hands the work out again after the lease runs out).
 process.on("unhandledRejection", (error) => console.error("unhandled rejection:", error));

@@ -12,6 +12,7 @@ import type { Logger } from "@durabletask/api";
 import { createSidecarServer } from "@durabletask/grpc";
 import { createSqliteBackend } from "@durabletask/sqlite";
 import { stderrLogger } from "./stderr-logger.js";
+import { stopOnSignal } from "./stop-on-signal.js";
 
 const { values } = parseArgs({
   options: {
@@ -48,13 +49,5 @@ const server = await createSidecarServer({
   drainTimeoutMs: 2000,
 });
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await server.stop();
-  process.exit(0);
-}
-process.on("SIGTERM", () => void stop());
-process.on("SIGINT", () => void stop());
+stopOnSignal(() => server.stop());
 console.log(`ready ${process.pid} ${server.port}`);

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TaskHubClient } from "@durabletask/backend";
+import { createTaskHubClient, type TaskHubClient } from "@durabletask/backend";
+import { createSqliteBackend } from "@durabletask/sqlite";
 import { expect } from "vitest";
 import {
   approvalEvent,
@@ -64,6 +65,54 @@ export async function killRepeatedly(plan: KillPlan): Promise<string[]> {
   await runSpread([...last.map(schedule), ...(slices[kills - 1] ?? []).map(approve)], 0, random);
   await runSpread(last.map(approve), 0, random);
   return atKills;
+}
+
+/** The size of a chaos run and its seed: `CHAOS_LONG=1` asks for 2000 orchestrations, 20 kills. */
+export interface ChaosScale {
+  readonly long: boolean;
+  readonly orchestrations: number;
+  readonly kills: number;
+  /** `CHAOS_SEED=<n>` replays a kill plan (timings still vary). */
+  readonly seed: number;
+}
+
+/** The scale of a run: `smoke` in CI, 2000 orchestrations and 20 kills with `CHAOS_LONG=1`. */
+export function chaosScale(smoke: { orchestrations: number; kills: number }): ChaosScale {
+  const long = process.env.CHAOS_LONG === "1";
+  const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9));
+  return long ? { long, orchestrations: 2000, kills: 20, seed } : { long, ...smoke, seed };
+}
+
+/** What {@link runChaos} needs: the kill plan, without the client, on database `dbPath`. */
+export interface ChaosRun extends Omit<KillPlan, "client" | "random"> {
+  readonly dbPath: string;
+  readonly seed: number;
+  /** How long to wait for the last orchestrations after the last kill. */
+  readonly waitMs: number;
+  /** Stops what `start` started for good (SIGTERM), once everything finished. */
+  readonly finish: () => Promise<void>;
+}
+
+/**
+ * A whole chaos run through a client of its own on `dbPath`: {@link killRepeatedly}, wait until
+ * every orchestration finished, `finish`, then {@link verifyChaos}. Returns the figures.
+ */
+export async function runChaos(
+  run: ChaosRun,
+): Promise<ChaosStats & { atKills: string[]; seconds: string }> {
+  const startedAt = Date.now();
+  const backend = createSqliteBackend({ path: run.dbPath });
+  await backend.start();
+  try {
+    const client = createTaskHubClient({ backend });
+    const atKills = await killRepeatedly({ ...run, client, random: createRandom(run.seed) });
+    await waitForAll(client, run.orchestrations, run.waitMs);
+    await run.finish();
+    const stats = await verifyChaos(client, run.logPath, run.orchestrations);
+    return { ...stats, atKills, seconds: ((Date.now() - startedAt) / 1000).toFixed(1) };
+  } finally {
+    await backend.stop();
+  }
 }
 
 /** Activity figures of a verified run. */
