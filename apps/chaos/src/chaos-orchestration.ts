@@ -35,6 +35,11 @@ export interface ChaosSettings {
    * their signal fires): the process is stuck with leased work. Default: never.
    */
   readonly stallAfter?: number | undefined;
+  /**
+   * The first activity execution blocks the event loop for this long after it logged (no timer,
+   * no lease renewal runs meanwhile): a stuck process. Default 0.
+   */
+  readonly blockFirstMs?: number | undefined;
 }
 
 /** The data the test raises as `approval` for orchestration `index`. */
@@ -99,11 +104,19 @@ function createRecordActivity(settings: ChaosSettings) {
     );
     // The pause comes after the log line: a kill inside it makes a logged execution whose result
     // is never committed, which must be re-executed (and is then counted).
+    if (executions === 1) blockEventLoop(settings.blockFirstMs ?? 0);
     const stalled = executions > (settings.stallAfter ?? Number.POSITIVE_INFINITY);
     const pauseMs = stalled ? 2 ** 31 - 1 : Math.floor(Math.random() * settings.activityDelayMs);
     await sleep(pauseMs, undefined, { signal: ctx.signal });
     return `${value}:done`;
   };
+}
+
+function blockEventLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // Busy on purpose: nothing else in this process runs meanwhile.
+  }
 }
 
 /** Appends `line` with one write(2) and fsyncs it, so a kill never leaves half a line. */

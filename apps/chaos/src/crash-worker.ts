@@ -8,6 +8,7 @@
 //   node dist/crash-worker.js (--db <file> | --libsql-url <url>) --log <file>
 //     [--lock-timeout-ms 1000] [--max-activities 10] [--activity-delay-ms 100] [--timer-ms 200]
 //     [--stall-after <n>]  (activities after the n-th log their line, then hang: a stuck worker)
+//     [--block-first-ms <ms>]  (the first activity blocks the event loop that long: stuck too)
 import { parseArgs } from "node:util";
 import { DurableTaskError } from "@durabletask/api";
 import { type Backend, createTaskHubWorker } from "@durabletask/backend";
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     "activity-delay-ms": { type: "string", default: "100" },
     "timer-ms": { type: "string", default: "200" },
     "stall-after": { type: "string" },
+    "block-first-ms": { type: "string", default: "0" },
   },
 });
 if ((values.db === undefined) === (values["libsql-url"] === undefined) || !values.log) {
@@ -72,6 +74,7 @@ registerChaos(registry, {
   activityDelayMs: Number(values["activity-delay-ms"]),
   timerMs: Number(values["timer-ms"]),
   stallAfter: values["stall-after"] === undefined ? undefined : Number(values["stall-after"]),
+  blockFirstMs: Number(values["block-first-ms"]),
 });
 const worker = createTaskHubWorker({
   backend,

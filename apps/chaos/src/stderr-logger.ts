@@ -11,9 +11,14 @@ export const stderrLogger: Logger = {
 function safeJson(fields: unknown): string {
   try {
     return JSON.stringify(fields ?? {}, (_key, value: unknown) =>
-      value instanceof Error ? `${value.name}: ${value.message}` : value,
+      value instanceof Error ? `${value.name}${codeOf(value)}: ${value.message}` : value,
     );
   } catch {
     return String(fields);
   }
+}
+
+function codeOf(error: Error): string {
+  const { code } = error as { code?: unknown };
+  return typeof code === "string" ? ` ${code}` : "";
 }

@@ -189,9 +189,10 @@ export class WorkDispatcher<T> {
       await this.source.process(item, signal);
     } catch (error) {
       const what = this.source.describe(item);
+      // A lost lease: nothing of this attempt was applied and there is nothing to give back;
+      // the worker that holds the lease now finishes the item.
+      if (DurableTaskError.is(signal.reason, "WorkItemLockLost")) return; // renewal logged it
       if (DurableTaskError.is(error, "WorkItemLockLost")) {
-        // The backend refused the late write: nothing was applied and there is nothing to give
-        // back; the worker that holds the lease now finishes the item.
         this.options.logger.warn(
           `${this.options.name}: lost the lease of ${what}; its result was not applied`,
           { error },
@@ -212,11 +213,10 @@ export class WorkDispatcher<T> {
       const delayMs = Math.max(50, (expiresAtMs - Date.now()) / 2);
       timer = setTimeout(() => {
         renew.call(this.source, item).then(schedule, (error: unknown) => {
+          const what = this.source.describe(item);
           this.options.logger.warn(
-            `${this.options.name}: lost the lease of ${this.source.describe(item)}`,
-            {
-              error,
-            },
+            `${this.options.name}: lost the lease of ${what}; aborting it, its result will not be applied`,
+            { error },
           );
           // A lost lease stays typed; any other renewal failure aborts the attempt as such.
           controller.abort(
