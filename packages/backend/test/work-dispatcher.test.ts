@@ -1,4 +1,4 @@
-import { silentLogger } from "@durabletask/api";
+import { DurableTaskError, type Logger, silentLogger } from "@durabletask/api";
 import { describe, expect, it } from "vitest";
 import { WorkDispatcher, type WorkSource } from "../src/index.js";
 
@@ -122,5 +122,41 @@ describe("WorkDispatcher", () => {
     while (aborted.length < 1) await sleep(5);
     await d.stop({ abortAfterMs: 0 });
     expect(aborted).toEqual(["leased"]);
+  });
+
+  it("gives nothing back for a lost lease and logs it once, found by renewal or by the commit", async () => {
+    const lockLost = () => new DurableTaskError("WorkItemLockLost", "the lease was lost");
+    const abandoned: string[] = [];
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (message) => void warnings.push(message) };
+    let pending = ["renewal", "commit"];
+    const source: WorkSource<string> = {
+      fetch: async () => pending.splice(0),
+      async process(item, signal) {
+        if (item === "commit") throw lockLost();
+        // The renewal finds the lease lost and aborts; the attempt then fails as aborted.
+        await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+        throw new DurableTaskError("Aborted", "the activity call was aborted");
+      },
+      async abandon(item) {
+        abandoned.push(item);
+      },
+      leaseExpiresAtMs: (item) => Date.now() + (item === "renewal" ? 100 : 60_000),
+      renew: async () => {
+        throw lockLost();
+      },
+      describe: (item) => item,
+    };
+    const d = new WorkDispatcher(source, { ...options, logger });
+    d.start();
+    while (warnings.length < 2) await sleep(5);
+    await sleep(20);
+    await d.stop();
+    pending = [];
+    expect(abandoned).toEqual([]);
+    expect(warnings.sort()).toEqual([
+      "test: lost the lease of commit; its result was not applied",
+      "test: lost the lease of renewal; aborting it, its result will not be applied",
+    ]);
   });
 });
