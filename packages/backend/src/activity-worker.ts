@@ -7,6 +7,7 @@ import {
 } from "@durabletask/api/proto";
 import type { ActivityWorkItem, Backend } from "./backend.js";
 import { abandonDelayMs } from "./orchestration-worker.js";
+import { traceActivity } from "./tracing.js";
 import type { WorkSource } from "./work-dispatcher.js";
 
 /** Options of {@link createActivityWorkSource}. */
@@ -26,7 +27,10 @@ export function createActivityWorkSource(
   return {
     fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
     async process(item, signal) {
-      const response = await executor.executeActivity(activityRequest(item), { signal });
+      const request = activityRequest(item);
+      const response = await traceActivity(request, () =>
+        executor.executeActivity(request, { signal }),
+      );
       // A failure caused by shutdown or a lost lease is not the activity's result: give the task
       // back so it runs again. A success is committed (a lost lease then fails the commit).
       if (signal.aborted && response.failureDetails !== undefined) throw signal.reason;

@@ -1,6 +1,8 @@
 import type { Executor, Logger } from "@durabletask/api";
 import type { Backend, OrchestrationWorkItem } from "./backend.js";
 import { runEpisode } from "./orchestration-episode.js";
+import type { OrchestrationRuntimeState } from "./runtime-state.js";
+import { traceCommittedEpisode } from "./tracing.js";
 import type { WorkSource } from "./work-dispatcher.js";
 
 /** Longest delay before an abandoned work item is retried. */
@@ -32,8 +34,11 @@ export function createOrchestrationWorkSource(
   return {
     fetch: (maxCount) => backend.lockOrchestrationWorkItems(maxCount),
     async process(item, signal) {
-      const commit = await runEpisode(item, { executor, logger, now, signal });
+      const ended: OrchestrationRuntimeState[] = [];
+      const onContinuedAsNew = (state: OrchestrationRuntimeState) => ended.push(state);
+      const commit = await runEpisode(item, { executor, logger, now, signal, onContinuedAsNew });
       await backend.completeOrchestrationWorkItem(item, commit);
+      traceCommittedEpisode(item, commit, ended, now(), logger);
       if (commit.instance.completedAtMs !== undefined && commit.appendHistory.length > 0) {
         logger.info("orchestration completed", {
           instanceId: item.instanceId,
