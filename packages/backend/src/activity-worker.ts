@@ -43,6 +43,7 @@ export function createActivityWorkSource(
         logger.warn("failed to abandon activity work item", {
           instanceId: item.instanceId,
           taskId: item.event.eventId,
+          workItem: "activity",
           error: abandonError,
           cause: error,
         });
@@ -51,6 +52,11 @@ export function createActivityWorkSource(
     leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
     renew: (item) => backend.renewActivityWorkItemLock(item),
     describe: (item) => `activity ${item.instanceId}#${item.event.eventId}`,
+    logFields: (item) => ({
+      instanceId: item.instanceId,
+      taskId: item.event.eventId,
+      workItem: "activity",
+    }),
   };
 }
 

@@ -28,6 +28,8 @@ export type {
   TerminateOptions,
 } from "./client.js";
 export { createTaskHubClient } from "./client.js";
+export type { EngineMetrics } from "./metrics.js";
+export { createEngineMetrics, metricNames } from "./metrics.js";
 export type { EpisodeContext } from "./orchestration-episode.js";
 export { runEpisode } from "./orchestration-episode.js";
 export { abandonDelayMs, createOrchestrationWorkSource } from "./orchestration-worker.js";

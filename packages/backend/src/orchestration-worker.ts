@@ -52,6 +52,7 @@ export function createOrchestrationWorkSource(
       } catch (abandonError) {
         logger.warn("failed to abandon orchestration work item", {
           instanceId: item.instanceId,
+          workItem: "orchestration",
           error: abandonError,
           cause: error,
         });
@@ -60,5 +61,6 @@ export function createOrchestrationWorkSource(
     leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
     renew: (item) => backend.renewOrchestrationWorkItemLock(item),
     describe: (item) => `orchestration '${item.instanceId}'`,
+    logFields: (item) => ({ instanceId: item.instanceId, workItem: "orchestration" }),
   };
 }

@@ -8,6 +8,7 @@ import {
 } from "@durabletask/api";
 import { createActivityWorkSource } from "./activity-worker.js";
 import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
+import { createEngineMetrics } from "./metrics.js";
 import { createOrchestrationWorkSource } from "./orchestration-worker.js";
 import { WorkDispatcher, type WorkSource } from "./work-dispatcher.js";
 
@@ -78,9 +79,13 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
   const maxPollIntervalMs = positiveInteger(options.maxPollIntervalMs, "maxPollIntervalMs", 1000);
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
+  const metrics = createEngineMetrics();
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
     withCapacity(
-      createOrchestrationWorkSource({ backend, executor, logger }),
+      metrics.instrument(
+        createOrchestrationWorkSource({ backend, executor, logger }),
+        "orchestration",
+      ),
       executor,
       "orchestration",
     ),
@@ -96,7 +101,7 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
     },
   );
   const activities = new WorkDispatcher<ActivityWorkItem>(
-    createActivityWorkSource({ backend, executor, logger }),
+    metrics.instrument(createActivityWorkSource({ backend, executor, logger }), "activity"),
     {
       name: "activity-worker",
       logger,
@@ -124,9 +129,11 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
         orchestrations.notify();
         activities.notify();
       });
+      const unobserveBacklog = metrics.observeBacklog(backend);
       unsubscribe = () => {
         unsubscribeBackend();
         unsubscribeExecutor?.();
+        unobserveBacklog();
       };
       orchestrations.start();
       activities.start();

@@ -1,4 +1,4 @@
-import type { Logger } from "@durabletask/api";
+import type { LogFields, Logger } from "@durabletask/api";
 
 /** What a {@link WorkDispatcher} does with its items. */
 export interface WorkSource<T> {
@@ -14,6 +14,8 @@ export interface WorkSource<T> {
   renew?(item: T): Promise<number>;
   /** A short description of an item for logs. */
   describe(item: T): string;
+  /** Structured log fields of an item (instance id, task id, work item kind). */
+  logFields?(item: T): LogFields;
   /** How many more items can be processed now besides the dispatcher's own limit (default: no limit). */
   capacity?(): number;
 }
@@ -187,9 +189,7 @@ export class WorkDispatcher<T> {
     } catch (error) {
       this.options.logger.warn(
         `${this.options.name}: failed to process ${this.source.describe(item)}`,
-        {
-          error,
-        },
+        { ...this.source.logFields?.(item), error },
       );
       await this.source.abandon(item, error);
     }
@@ -206,9 +206,7 @@ export class WorkDispatcher<T> {
         renew.call(this.source, item).then(schedule, (error: unknown) => {
           this.options.logger.warn(
             `${this.options.name}: lost the lease of ${this.source.describe(item)}`,
-            {
-              error,
-            },
+            { ...this.source.logFields?.(item), error },
           );
           controller.abort(error);
         });
