@@ -23,6 +23,7 @@ describe("durabletask-sidecar", () => {
     expect(await help.exited).toBe(0);
     expect(help.stdout()).toContain("Usage: durabletask-sidecar");
     expect(help.stdout()).toContain("DURABLETASK_LOG_FORMAT");
+    expect(help.stdout()).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
     const v = startCli(["--version"]);
     expect(await v.exited).toBe(0);
     expect(v.stdout().trim()).toBe(version);
