@@ -33,6 +33,7 @@ describe("durabletask-sidecar", () => {
     [["--port", "abc"], {}, "--port: must be an integer from 0 to 65535, got 'abc'"],
     [[], { DURABLETASK_LOG_LEVEL: "loud" }, "DURABLETASK_LOG_LEVEL (--log-level): must be one of"],
     [["--log-format", "xml"], {}, "--log-format: must be one of text, json"],
+    [[], { OTEL_TRACES_EXPORTER: "zipkin" }, "OTEL_TRACES_EXPORTER: must be one of otlp"],
     [["--sqlite-synchronous", "OFF"], {}, "--sqlite-synchronous: must be one of NORMAL, FULL"],
     [["--bogus"], {}, "--bogus"],
     [["--backend", "libsql"], {}, "--libsql-url (or DURABLETASK_LIBSQL_URL) is required"],
