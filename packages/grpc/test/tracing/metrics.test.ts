@@ -41,7 +41,7 @@ async function collect(): Promise<Map<string, Point[]>> {
 }
 
 /** The value of a counter (or the count of a histogram) for `kind`, 0 when never recorded. */
-function valueOf(points: Map<string, Point[]>, name: string, kind: string): number {
+function pointValue(points: Map<string, Point[]>, name: string, kind: string): number {
   const point = points.get(name)?.find((p) => p.attributes.kind === kind);
   if (point === undefined) return 0;
   return typeof point.value === "number" ? point.value : point.value.count;
@@ -79,7 +79,7 @@ describe.each(Object.keys(modes))("metrics (%s)", (mode) => {
     await engine.client.waitForOrchestrationCompletion(id, { timeoutMs: waitMs });
     const after = await collect();
     const delta = (name: string, kind: string) =>
-      valueOf(after, name, kind) - valueOf(before, name, kind);
+      pointValue(after, name, kind) - pointValue(before, name, kind);
     // Three episodes (start, after each activity) and two activities.
     expect(delta(metricNames.started, "orchestration")).toBeGreaterThanOrEqual(3);
     expect(delta(metricNames.completed, "orchestration")).toBeGreaterThanOrEqual(3);
@@ -110,10 +110,10 @@ it("counts lease renewals of a long activity (embedded)", async () => {
     await engine.client.waitForOrchestrationCompletion(id, { timeoutMs: waitMs });
     const after = await collect();
     const renewed =
-      valueOf(after, metricNames.leaseRenewals, "activity") -
-      valueOf(before, metricNames.leaseRenewals, "activity");
+      pointValue(after, metricNames.leaseRenewals, "activity") -
+      pointValue(before, metricNames.leaseRenewals, "activity");
     expect(renewed).toBeGreaterThanOrEqual(1);
-    expect(valueOf(after, metricNames.leaseLost, "activity")).toBe(0);
+    expect(pointValue(after, metricNames.leaseLost, "activity")).toBe(0);
   } finally {
     await engine.stop();
   }
