@@ -70,19 +70,21 @@ export function createEngineMetrics(): EngineMetrics {
       const renew = source.renew;
       return {
         ...source,
-        async process(item, signal) {
+        process(item, signal) {
           started.add(1, attributes);
           const startedAt = performance.now();
-          try {
-            await source.process(item, signal);
-            completed.add(1, attributes);
-          } catch (error) {
-            failed.add(1, attributes);
-            if (DurableTaskError.is(error, "WorkItemLockLost")) lost.add(1, attributes);
-            throw error;
-          } finally {
-            duration.record(performance.now() - startedAt, attributes);
-          }
+          return source.process(item, signal).then(
+            () => {
+              completed.add(1, attributes);
+              duration.record(performance.now() - startedAt, attributes);
+            },
+            (error: unknown) => {
+              failed.add(1, attributes);
+              if (DurableTaskError.is(error, "WorkItemLockLost")) lost.add(1, attributes);
+              duration.record(performance.now() - startedAt, attributes);
+              throw error;
+            },
+          );
         },
         renew:
           renew === undefined

@@ -387,7 +387,7 @@ function findEvent(
  * span's context instead, so a remote worker's spans nest under it; in-process activities run
  * with the span active. A `failureDetails` response or a throw marks the span as an error.
  */
-export async function traceActivity<R extends { failureDetails?: { errorMessage: string } }>(
+export function traceActivity<R extends { failureDetails?: { errorMessage: string } }>(
   request: ActivityRequest,
   run: () => Promise<R>,
 ): Promise<R> {
@@ -409,12 +409,19 @@ export async function traceActivity<R extends { failureDetails?: { errorMessage:
   );
   span.setAttribute(attr.taskId, request.taskId);
   request.parentTraceContext = toTraceContext(span.spanContext());
-  try {
-    const response = await context.with(trace.setSpan(context.active(), span), run);
+  return runInSpan(span, run, (response) => {
     if (response.failureDetails !== undefined) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: response.failureDetails.errorMessage });
     }
-    return response;
+  });
+}
+
+/** Runs `fn` with `span` active, records its outcome, and ends the span. */
+async function runInSpan<R>(span: Span, fn: () => Promise<R>, onResult?: (r: R) => void) {
+  try {
+    const result = await context.with(trace.setSpan(context.active(), span), fn);
+    onResult?.(result);
+    return result;
   } catch (error) {
     recordError(span, error);
     throw error;
@@ -436,7 +443,7 @@ function recordError(span: Span, error: unknown): void {
  * context the new instance's ExecutionStarted carries (undefined when the span is not sampled).
  * The parent is `parent` when given (a remote caller's context), else the active span.
  */
-export async function traceCreateOrchestration<T>(
+export function traceCreateOrchestration<T>(
   name: string,
   version: string | undefined,
   instanceId: string,
@@ -447,9 +454,7 @@ export async function traceCreateOrchestration<T>(
   const ctx = remote === undefined ? context.active() : trace.setSpanContext(ROOT_CONTEXT, remote);
   const span = tracer().startSpan(
     spanName("create_orchestration", name, version),
-    {
-      kind: SpanKind.CLIENT,
-    },
+    { kind: SpanKind.CLIENT },
     ctx,
   );
   if (!span.isRecording()) {
@@ -457,14 +462,8 @@ export async function traceCreateOrchestration<T>(
     return schedule(remote === undefined ? undefined : parent);
   }
   span.setAttributes(taskAttributes("orchestration", name, version, instanceId));
-  try {
-    return await schedule(toTraceContext(span.spanContext()));
-  } catch (error) {
-    recordError(span, error);
-    throw error;
-  } finally {
-    span.end();
-  }
+  const traceContext = toTraceContext(span.spanContext());
+  return runInSpan(span, () => schedule(traceContext));
 }
 
 /** The active span's context as a wire trace context (for a remote create), if sampled. */
@@ -483,10 +482,11 @@ export function withRemoteParent<T>(tc: TraceContext | undefined, fn: () => T): 
 
 /**
  * Emits the spans of a committed orchestration episode: executions that continued as new during
- * it (`ended`, oldest first), then the execution the commit leaves.
+ * it (`ended`, oldest first), then the execution the commit leaves. Never throws: the episode is
+ * committed, and a tracing fault must not make the worker give it back.
  */
 export function traceCommittedEpisode(
-  item: { readonly history: readonly HistoryEvent[] },
+  item: { readonly instanceId: string; readonly history: readonly HistoryEvent[] },
   commit: { readonly resetHistory: boolean; readonly appendHistory: readonly HistoryEvent[] },
   ended: readonly {
     readonly oldEvents: readonly HistoryEvent[];
@@ -495,17 +495,25 @@ export function traceCommittedEpisode(
   nowMs: number,
   logger: Logger,
 ): void {
-  for (const state of ended) {
+  try {
+    for (const state of ended) {
+      traceCommittedExecution(
+        { history: state.oldEvents, added: state.newEvents },
+        nowMs,
+        logger,
+        true,
+      );
+    }
     traceCommittedExecution(
-      { history: state.oldEvents, added: state.newEvents },
+      { history: commit.resetHistory ? [] : item.history, added: commit.appendHistory },
       nowMs,
       logger,
-      true,
     );
+  } catch (error) {
+    logger.warn("failed to emit orchestration spans", {
+      instanceId: item.instanceId,
+      workItem: "orchestration",
+      error,
+    });
   }
-  traceCommittedExecution(
-    { history: commit.resetHistory ? [] : item.history, added: commit.appendHistory },
-    nowMs,
-    logger,
-  );
 }
