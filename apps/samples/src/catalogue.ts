@@ -1,4 +1,5 @@
 import type { LogLevel } from "@durabletask/api";
+import * as distributedTracing from "./distributed-tracing.js";
 import * as eternal from "./eternal.js";
 import type { ExternalEventsOptions } from "./external-events.js";
 import * as externalEvents from "./external-events.js";
@@ -49,6 +50,13 @@ export const samples: ReadonlyMap<string, SampleEntry> = new Map<string, SampleE
   [
     "eternal",
     { description: "continue-as-new: a counter running 5 generations", run: eternal.main },
+  ],
+  [
+    "distributed-tracing",
+    {
+      description: "one trace: activities, a 2 s timer, an HTTP call (console or OTLP export)",
+      run: distributedTracing.main,
+    },
   ],
   [
     "libsql-http-api",

@@ -18,6 +18,7 @@ import {
 } from "./libsql-settings.js";
 import { simpleOrchestrationRegistry } from "./libsql-simple-orchestration.js";
 import type { SampleOptions } from "./sample-engine.js";
+import { startSampleTelemetry } from "./sample-telemetry.js";
 
 /** The port the API listens on without `PORT` (the seed's `serve -p` default). */
 export const defaultPort = 8888;
@@ -37,10 +38,12 @@ export interface LibsqlHttpApiOptions {
   /** The engine's and the API's diagnostics; default: nowhere. */
   readonly logger?: Logger | undefined;
   /**
-   * Asks for OpenTelemetry tracing (`DURABLETASK_DEMO_TRACING=1`). Not available yet: the API
-   * logs a warning saying so and runs without it.
+   * Exports spans (`DURABLETASK_DEMO_TRACING=1`): to the console, or to OTLP when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` is set in {@link LibsqlHttpApiOptions.telemetryEnv}.
    */
   readonly tracing?: boolean | undefined;
+  /** The OTEL_* variables used with `tracing`; default `process.env`. */
+  readonly telemetryEnv?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** A running API. */
@@ -80,11 +83,10 @@ const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  */
 export async function startLibsqlHttpApi(options: LibsqlHttpApiOptions): Promise<LibsqlHttpApi> {
   const logger = options.logger ?? quiet;
-  if (options.tracing) {
-    logger.warn(
-      "tracing is not available yet: DURABLETASK_DEMO_TRACING is accepted but no spans are exported",
-    );
-  }
+  // Before the worker, so its metrics go to the registered provider.
+  const telemetry = options.tracing
+    ? await startSampleTelemetry(options.telemetryEnv ?? process.env, logger)
+    : undefined;
   const backend = createLibsqlBackend({ url: options.url, authToken: options.authToken, logger });
   const executor = createTaskExecutor({ registry: simpleOrchestrationRegistry(), logger });
   const worker = createTaskHubWorker({ backend, executor, logger });
@@ -102,6 +104,7 @@ export async function startLibsqlHttpApi(options: LibsqlHttpApiOptions): Promise
     await once(server, "listening");
   } catch (error) {
     await worker.stop();
+    await telemetry?.shutdown();
     throw error;
   }
   const { port, address, family } = server.address() as AddressInfo;
@@ -120,6 +123,7 @@ export async function startLibsqlHttpApi(options: LibsqlHttpApiOptions): Promise
         server.closeAllConnections();
         await closed;
         await worker.stop();
+        await telemetry?.shutdown();
       })();
       return stopped;
     },
@@ -257,6 +261,7 @@ export async function main(options: LibsqlHttpApiCliOptions = {}): Promise<numbe
     port,
     logger,
     tracing: tracingFromEnv(env),
+    telemetryEnv: env,
   });
   // The backend's description leaves out user info and the token.
   print(`libsql-http-api on ${api.baseUrl} (${api.storage}, from ${database.source})`);

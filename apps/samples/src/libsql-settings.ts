@@ -59,7 +59,7 @@ export function logFormatFromEnv(env: Env): LogFormat {
   return format;
 }
 
-/** `DURABLETASK_DEMO_TRACING`: `1`/`true` switch tracing on (not available yet, see the sample). */
+/** `DURABLETASK_DEMO_TRACING`: `1`/`true` export spans (console, or OTLP with OTEL_* set). */
 export function tracingFromEnv(env: Env): boolean {
   const value = set(env.DURABLETASK_DEMO_TRACING)?.toLowerCase();
   return value === "1" || value === "true";

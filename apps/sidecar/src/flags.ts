@@ -114,6 +114,11 @@ export function usage(): string {
     ...rows,
     `${"  -h, --help".padEnd(34)}show this help`,
     `${"  -v, --version".padEnd(34)}print the version`,
+    "",
+    "Telemetry (OpenTelemetry, off unless asked for): OTEL_EXPORTER_OTLP_ENDPOINT or",
+    "OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf,",
+    "http/json), OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_{TRACES,METRICS}_EXPORTER",
+    "(otlp, console, none), OTEL_METRIC_EXPORT_INTERVAL, OTEL_SDK_DISABLED.",
   ].join("\n");
 }
 

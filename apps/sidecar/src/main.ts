@@ -6,6 +6,7 @@ import { parseCommand, usage } from "./flags.js";
 import { routeGrpcLogs } from "./grpc-logs.js";
 import { createLogger } from "./logger.js";
 import { createSidecar, type Sidecar } from "./sidecar.js";
+import { startTelemetry, type Telemetry } from "./telemetry.js";
 import { UsageError } from "./usage-error.js";
 
 const usageExit = 2;
@@ -51,7 +52,8 @@ function onSignal(signal: NodeJS.Signals): void {
   logger.info(`received ${signal}: draining in-flight work (send it again to exit at once)`);
   // Still starting: the code after createSidecar() stops it.
   sidecar?.stop().then(
-    () => process.exit(0),
+    // Spans and metrics of the drained work are flushed before exiting.
+    () => telemetry?.shutdown().then(() => process.exit(0)) ?? process.exit(0),
     (error: unknown) => {
       logger.error("failed to stop cleanly", { error });
       process.exit(1);
@@ -61,7 +63,10 @@ function onSignal(signal: NodeJS.Signals): void {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
+let telemetry: Telemetry | undefined;
 try {
+  // Before the sidecar, so its worker's instruments use the registered meter provider.
+  telemetry = await startTelemetry(process.env, logger);
   sidecar = await createSidecar({ ...options, logger });
 } catch (error) {
   if (!(error instanceof UsageError)) logger.error("failed to start", { error });
@@ -69,5 +74,6 @@ try {
 }
 if (stopping) {
   await sidecar.stop();
+  await telemetry?.shutdown();
   process.exit(0);
 }

@@ -23,6 +23,7 @@ describe("durabletask-sidecar", () => {
     expect(await help.exited).toBe(0);
     expect(help.stdout()).toContain("Usage: durabletask-sidecar");
     expect(help.stdout()).toContain("DURABLETASK_LOG_FORMAT");
+    expect(help.stdout()).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
     const v = startCli(["--version"]);
     expect(await v.exited).toBe(0);
     expect(v.stdout().trim()).toBe(version);
@@ -32,6 +33,7 @@ describe("durabletask-sidecar", () => {
     [["--port", "abc"], {}, "--port: must be an integer from 0 to 65535, got 'abc'"],
     [[], { DURABLETASK_LOG_LEVEL: "loud" }, "DURABLETASK_LOG_LEVEL (--log-level): must be one of"],
     [["--log-format", "xml"], {}, "--log-format: must be one of text, json"],
+    [[], { OTEL_TRACES_EXPORTER: "zipkin" }, "OTEL_TRACES_EXPORTER: must be one of otlp"],
     [["--sqlite-synchronous", "OFF"], {}, "--sqlite-synchronous: must be one of NORMAL, FULL"],
     [["--bogus"], {}, "--bogus"],
     [["--backend", "libsql"], {}, "--libsql-url (or DURABLETASK_LIBSQL_URL) is required"],

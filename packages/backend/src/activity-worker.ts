@@ -14,6 +14,7 @@ import {
 import type { ActivityWorkItem, Backend } from "./backend.js";
 import { abandonDelayMs } from "./orchestration-worker.js";
 import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
+import { traceActivity } from "./tracing.js";
 import type { WorkSource } from "./work-dispatcher.js";
 
 /** Options of {@link createActivityWorkSource}. */
@@ -39,7 +40,10 @@ export function createActivityWorkSource(
   return {
     fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
     async process(item, signal) {
-      const response = await executor.executeActivity(activityRequest(item), { signal });
+      const request = activityRequest(item);
+      const response = await traceActivity(request, () =>
+        executor.executeActivity(request, { signal }),
+      );
       // A failure caused by shutdown or a lost lease is not the activity's result: give the task
       // back so it runs again. A success is committed (a lost lease then fails the commit).
       if (signal.aborted && response.failureDetails !== undefined) throw signal.reason;
@@ -64,6 +68,7 @@ export function createActivityWorkSource(
         logger.warn("failed to abandon activity work item", {
           instanceId: item.instanceId,
           taskId: item.event.eventId,
+          workItem: "activity",
           error: abandonError,
           cause: error,
         });
@@ -72,6 +77,11 @@ export function createActivityWorkSource(
     leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
     renew: (item) => backend.renewActivityWorkItemLock(item),
     describe: (item) => `activity ${item.instanceId}#${item.event.eventId}`,
+    logFields: (item) => ({
+      instanceId: item.instanceId,
+      taskId: item.event.eventId,
+      workItem: "activity",
+    }),
   };
 }
 

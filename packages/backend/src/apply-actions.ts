@@ -24,6 +24,7 @@ import {
   OrchestrationStatus as WireStatus,
 } from "@durabletask/api/proto";
 import type { OrchestrationRuntimeState } from "./runtime-state.js";
+import { childTraceContext } from "./tracing.js";
 
 /** How applying an episode's actions ended. */
 export type ApplyOutcome =
@@ -96,7 +97,7 @@ function applyAction(
         v.name,
         v.input,
         v.version,
-        v.parentTraceContext,
+        childTraceContext(state.startEvent) ?? v.parentTraceContext,
         v.tags,
       );
       state.addEvent(e);
@@ -142,13 +143,14 @@ function createSubOrchestration(
 ): void {
   const childId =
     v.instanceId === "" ? defaultChildInstanceId(state.instanceId, actionId) : v.instanceId;
+  const parentTraceContext = childTraceContext(state.startEvent) ?? v.parentTraceContext;
   state.addEvent(
     subOrchestrationCreatedEvent(actionId, nowMs, {
       instanceId: childId,
       name: v.name,
       input: v.input,
       version: v.version,
-      parentTraceContext: v.parentTraceContext,
+      parentTraceContext,
       tags: v.tags,
     }),
   );
@@ -166,7 +168,7 @@ function createSubOrchestration(
       input: v.input,
       version: v.version,
       parentInstance,
-      parentTraceContext: v.parentTraceContext,
+      parentTraceContext,
       tags: v.tags,
     },
     nowMs,

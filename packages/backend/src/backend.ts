@@ -289,6 +289,13 @@ export interface Backend {
   /** Deletes all terminal instances matching `filter`; returns how many. */
   purgeInstances(filter: PurgeFilter): Promise<number>;
 
+  /**
+   * Optional, for the backlog metric: how many orchestration instances and activity tasks could
+   * be locked now (approximate under concurrent writes). Backends that cannot count cheaply
+   * leave it out.
+   */
+  countReadyWorkItems?(): Promise<Readonly<Record<WorkKind, number>>>;
+
   /** Subscribes to this backend's writes; returns the unsubscribe function. */
   subscribe(listener: BackendListener): () => void;
 }

@@ -25,6 +25,7 @@ import type {
 } from "./backend.js";
 import { purgeRecursively } from "./purge.js";
 import { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js";
+import { traceCreateOrchestration } from "./tracing.js";
 import { type WaitOptions, waitForInstance } from "./wait-for-instance.js";
 
 /** Options of {@link TaskHubClient.scheduleNewOrchestration}. */
@@ -118,19 +119,22 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
       const reusePolicy = reusePolicyOf(opts.reusePolicy);
       const tags = tagsOf(opts.tags);
       const input = serializePayload(opts.input, "input");
-      const start = executionStartedEvent(
-        {
-          name,
-          instanceId,
-          executionId: crypto.randomUUID(),
-          input,
-          version: opts.version,
-          scheduledStartMs: opts.startAt?.getTime(),
-          tags,
-        },
-        now(),
-      );
-      await backend.createOrchestrationInstance(start, { reusePolicy });
+      await traceCreateOrchestration(name, opts.version, instanceId, undefined, (trace) => {
+        const start = executionStartedEvent(
+          {
+            name,
+            instanceId,
+            executionId: crypto.randomUUID(),
+            input,
+            version: opts.version,
+            scheduledStartMs: opts.startAt?.getTime(),
+            parentTraceContext: trace,
+            tags,
+          },
+          now(),
+        );
+        return backend.createOrchestrationInstance(start, { reusePolicy });
+      });
       logger.debug("scheduled orchestration", { instanceId, name });
       return instanceId;
     },

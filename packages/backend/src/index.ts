@@ -28,6 +28,8 @@ export type {
   TerminateOptions,
 } from "./client.js";
 export { createTaskHubClient } from "./client.js";
+export type { EngineMetrics } from "./metrics.js";
+export { createEngineMetrics, metricNames } from "./metrics.js";
 export type { EpisodeContext } from "./orchestration-episode.js";
 export { runEpisode } from "./orchestration-episode.js";
 export { abandonDelayMs, createOrchestrationWorkSource } from "./orchestration-worker.js";
@@ -37,6 +39,20 @@ export { OrchestrationRuntimeState } from "./runtime-state.js";
 export { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js";
 export type { TaskHubWorker, TaskHubWorkerOptions } from "./task-hub-worker.js";
 export { createTaskHubWorker } from "./task-hub-worker.js";
+export type { TracedExecution } from "./tracing.js";
+export {
+  activeTraceContext,
+  attr as spanAttributes,
+  DurableTaskIdGenerator,
+  formatTraceParent,
+  instrumentationName,
+  orchestrationSpanContext,
+  parseTraceContext,
+  toTraceContext,
+  traceActivity,
+  traceCreateOrchestration,
+  withRemoteParent,
+} from "./tracing.js";
 export type { WaitOptions } from "./wait-for-instance.js";
 export { waitForInstance } from "./wait-for-instance.js";
 export type { WorkDispatcherOptions, WorkSource } from "./work-dispatcher.js";

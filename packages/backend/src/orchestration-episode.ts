@@ -18,6 +18,7 @@ import {
 import { applyActions, finish } from "./apply-actions.js";
 import type { OrchestrationCommit, OrchestrationWorkItem } from "./backend.js";
 import { OrchestrationRuntimeState } from "./runtime-state.js";
+import { orchestrationTraceContext } from "./tracing.js";
 
 /** Continue-as-new loops without new events are capped, as durabletask-go does. */
 const maxContinueAsNewPerEpisode = 20;
@@ -28,6 +29,8 @@ export interface EpisodeContext {
   readonly logger: Logger;
   readonly now: () => number;
   readonly signal?: AbortSignal | undefined;
+  /** Called with each execution that continued as new during the episode (for tracing). */
+  readonly onContinuedAsNew?: ((ended: OrchestrationRuntimeState) => void) | undefined;
 }
 
 /**
@@ -69,6 +72,7 @@ export async function runEpisode(
         executionId: state.executionId,
         pastEvents: [...state.oldEvents],
         newEvents: state.newEvents,
+        orchestrationTraceContext: orchestrationTraceContext(state.startEvent, state.startedAt),
       }),
       { signal: ctx.signal },
     );
@@ -80,6 +84,7 @@ export async function runEpisode(
         `instance '${item.instanceId}' continued-as-new ${generation} times in one episode`,
       );
     }
+    ctx.onContinuedAsNew?.(state);
     state = continueAsNew(state, outcome.action, nowMs);
   }
   return state.toCommit(nowMs);

@@ -2,6 +2,8 @@ import type { Executor, Logger } from "@durabletask/api";
 import type { Backend, OrchestrationWorkItem } from "./backend.js";
 import { failedEpisode, runEpisode } from "./orchestration-episode.js";
 import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
+import type { OrchestrationRuntimeState } from "./runtime-state.js";
+import { traceCommittedEpisode } from "./tracing.js";
 import type { WorkSource } from "./work-dispatcher.js";
 
 /** Longest delay before an abandoned work item is retried. */
@@ -36,8 +38,11 @@ export function createOrchestrationWorkSource(
   return {
     fetch: (maxCount) => backend.lockOrchestrationWorkItems(maxCount),
     async process(item, signal) {
-      const commit = await runEpisode(item, { executor, logger, now, signal });
+      const ended: OrchestrationRuntimeState[] = [];
+      const onContinuedAsNew = (state: OrchestrationRuntimeState) => ended.push(state);
+      const commit = await runEpisode(item, { executor, logger, now, signal, onContinuedAsNew });
       await backend.completeOrchestrationWorkItem(item, commit);
+      traceCommittedEpisode(item, commit, ended, now(), logger);
       if (commit.instance.completedAtMs !== undefined && commit.appendHistory.length > 0) {
         logger.info("orchestration completed", {
           instanceId: item.instanceId,
@@ -52,6 +57,7 @@ export function createOrchestrationWorkSource(
         const commit = failure && failedEpisode(item, failure, { logger, now });
         if (commit !== undefined) {
           await backend.completeOrchestrationWorkItem(item, commit);
+          traceCommittedEpisode(item, commit, [], now(), logger);
           logger.error("poison work item: orchestration failed", {
             instanceId: item.instanceId,
             failure: failure?.errorMessage,
@@ -62,6 +68,7 @@ export function createOrchestrationWorkSource(
       } catch (abandonError) {
         logger.warn("failed to abandon orchestration work item", {
           instanceId: item.instanceId,
+          workItem: "orchestration",
           error: abandonError,
           cause: error,
         });
@@ -70,5 +77,6 @@ export function createOrchestrationWorkSource(
     leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
     renew: (item) => backend.renewOrchestrationWorkItemLock(item),
     describe: (item) => `orchestration '${item.instanceId}'`,
+    logFields: (item) => ({ instanceId: item.instanceId, workItem: "orchestration" }),
   };
 }

@@ -1,3 +1,4 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   eventTimeMs,
   fromWireFailure,
@@ -102,6 +103,11 @@ export class OrchestrationRuntimeState {
     return this.start?.eventType.case === "executionStarted"
       ? this.start.eventType.value
       : undefined;
+  }
+
+  /** When the execution started (its `executionStarted` event's timestamp). */
+  get startedAt(): Timestamp | undefined {
+    return this.start?.timestamp;
   }
 
   /** The `executionCompleted` payload; undefined while running. */

@@ -8,6 +8,7 @@ import {
 } from "@durabletask/api";
 import { createActivityWorkSource } from "./activity-worker.js";
 import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
+import { createEngineMetrics } from "./metrics.js";
 import { createOrchestrationWorkSource } from "./orchestration-worker.js";
 import { defaultMaxEpisodeAttempts } from "./poison.js";
 import { WorkDispatcher, type WorkSource } from "./work-dispatcher.js";
@@ -93,9 +94,13 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
     "maxEpisodeAttempts",
     defaultMaxEpisodeAttempts,
   );
+  const metrics = createEngineMetrics();
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
     withCapacity(
-      createOrchestrationWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
+      metrics.instrument(
+        createOrchestrationWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
+        "orchestration",
+      ),
       executor,
       "orchestration",
     ),
@@ -111,7 +116,10 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
     },
   );
   const activities = new WorkDispatcher<ActivityWorkItem>(
-    createActivityWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
+    metrics.instrument(
+      createActivityWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
+      "activity",
+    ),
     {
       name: "activity-worker",
       logger,
@@ -139,9 +147,11 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
         orchestrations.notify();
         activities.notify();
       });
+      const unobserveBacklog = metrics.observeBacklog(backend);
       unsubscribe = () => {
         unsubscribeBackend();
         unsubscribeExecutor?.();
+        unobserveBacklog();
       };
       orchestrations.start();
       activities.start();

@@ -1,4 +1,4 @@
-import { DurableTaskError, type Logger } from "@durabletask/api";
+import { DurableTaskError, type LogFields, type Logger } from "@durabletask/api";
 
 /** What a {@link WorkDispatcher} does with its items. */
 export interface WorkSource<T> {
@@ -14,6 +14,8 @@ export interface WorkSource<T> {
   renew?(item: T): Promise<number>;
   /** A short description of an item for logs. */
   describe(item: T): string;
+  /** Structured log fields of an item (instance id, task id, work item kind). */
+  logFields?(item: T): LogFields;
   /** How many more items can be processed now besides the dispatcher's own limit (default: no limit). */
   capacity?(): number;
 }
@@ -189,17 +191,21 @@ export class WorkDispatcher<T> {
       await this.source.process(item, signal);
     } catch (error) {
       const what = this.source.describe(item);
+      const fields = this.source.logFields?.(item);
       // A lost lease: nothing of this attempt was applied and there is nothing to give back;
       // the worker that holds the lease now finishes the item.
       if (DurableTaskError.is(signal.reason, "WorkItemLockLost")) return; // renewal logged it
       if (DurableTaskError.is(error, "WorkItemLockLost")) {
         this.options.logger.warn(
           `${this.options.name}: lost the lease of ${what}; its result was not applied`,
-          { error },
+          { ...fields, error },
         );
         return;
       }
-      this.options.logger.warn(`${this.options.name}: failed to process ${what}`, { error });
+      this.options.logger.warn(`${this.options.name}: failed to process ${what}`, {
+        ...fields,
+        error,
+      });
       await this.source.abandon(item, error);
     }
   }
@@ -216,7 +222,7 @@ export class WorkDispatcher<T> {
           const what = this.source.describe(item);
           this.options.logger.warn(
             `${this.options.name}: lost the lease of ${what}; aborting it, its result will not be applied`,
-            { error },
+            { ...this.source.logFields?.(item), error },
           );
           // A lost lease stays typed; any other renewal failure aborts the attempt as such.
           controller.abort(

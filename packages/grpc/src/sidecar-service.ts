@@ -20,6 +20,7 @@ import {
   type Backend,
   purgeRecursively,
   type ReusePolicy,
+  traceCreateOrchestration,
   waitForInstance,
 } from "@durabletask/backend";
 import type { GrpcExecutor } from "./grpc-executor.js";
@@ -66,21 +67,29 @@ export function createSidecarService(options: SidecarServiceOptions) {
     );
     const reusePolicy: ReusePolicy | undefined =
       replaceable === undefined ? undefined : { action: "terminate", statuses: replaceable };
-    const start = executionStartedEvent(
-      {
-        name: req.name,
-        instanceId,
-        executionId: req.executionId || crypto.randomUUID(),
-        input: req.input,
-        version: req.version,
-        scheduledStartMs:
-          startAt !== undefined && startAt.getTime() > now() ? startAt.getTime() : undefined,
-        parentTraceContext: req.parentTraceContext,
-        tags: req.tags,
+    await traceCreateOrchestration(
+      req.name,
+      req.version,
+      instanceId,
+      req.parentTraceContext,
+      (parentTraceContext) => {
+        const start = executionStartedEvent(
+          {
+            name: req.name,
+            instanceId,
+            executionId: req.executionId || crypto.randomUUID(),
+            input: req.input,
+            version: req.version,
+            scheduledStartMs:
+              startAt !== undefined && startAt.getTime() > now() ? startAt.getTime() : undefined,
+            parentTraceContext,
+            tags: req.tags,
+          },
+          now(),
+        );
+        return backend.createOrchestrationInstance(start, { reusePolicy });
       },
-      now(),
     );
-    await backend.createOrchestrationInstance(start, { reusePolicy });
     logger.debug("started instance", { instanceId, name: req.name });
     return create(wire.CreateInstanceResponseSchema, { instanceId });
   }

@@ -33,6 +33,23 @@ async function leasedActivity(b: Backend, id: string) {
 
 /** Leasing: FIFO order, suspension, leases expiring and renewed, lost leases. */
 export function registerLeaseContract(h: Harness): void {
+  it("counts ready work (the backlog metric) as a lock would see it, if it can count", async () => {
+    const b = await h.start();
+    if (b.countReadyWorkItems === undefined) return;
+    expect(await b.countReadyWorkItems()).toEqual({ orchestration: 0, activity: 0 });
+    const task = await leasedActivity(b, "with-task");
+    // The instance ran its episode and its task is leased: nothing is ready.
+    expect(await b.countReadyWorkItems()).toEqual({ orchestration: 0, activity: 0 });
+    await b.abandonActivityWorkItem(task, 0);
+    await createInstance(b, "ready-1");
+    await createInstance(b, "ready-2");
+    await b.addNewOrchestrationEvent("ready-2", eventRaisedEvent(Date.now(), "E"));
+    expect(await b.countReadyWorkItems()).toEqual({ orchestration: 2, activity: 1 });
+    const item = await lockOne(b);
+    await b.abandonOrchestrationWorkItem(item, 60_000);
+    expect(await b.countReadyWorkItems()).toEqual({ orchestration: 1, activity: 1 });
+  });
+
   it("serves instances first in first out by their oldest visible event", async () => {
     const b = await h.start();
     await createInstance(b, "a");

@@ -5,5 +5,7 @@ export { sleep, startEngine } from "./engine-harness.js";
 export type { HranaServer, HranaServerOptions, HranaStats } from "./hrana/index.js";
 export { startHranaServer } from "./hrana/index.js";
 export { describeOrchestrationConformance } from "./orchestration-suite.js";
+export type { OtlpAttribute, OtlpReceiver, OtlpSpan } from "./otlp-receiver.js";
+export { otlpAttribute, startOtlpReceiver } from "./otlp-receiver.js";
 export type { TestCert } from "./tls-cert.js";
 export { makeTestCert } from "./tls-cert.js";

@@ -36,6 +36,19 @@ const lockInstances = `UPDATE Instances SET LockedBy = :token, LockExpiration = 
     LIMIT :limit)
   RETURNING InstanceID`;
 
+// Instances a lock would hand out now: unleased (or lease expired) with a deliverable event.
+const countReadyInstances = `SELECT COUNT(DISTINCT E.InstanceID) FROM Inbox AS E
+  JOIN Instances AS I ON I.InstanceID = E.InstanceID
+  WHERE E.LockedBy IS NULL AND (I.LockExpiration IS NULL OR I.LockExpiration <= :now)
+    AND ${deliverable}`;
+
+const countReadyTasks = "SELECT COUNT(*) FROM ActivityTasks WHERE VisibleTime <= :now";
+
+/** Counts ready orchestration instances and ready activity tasks (two single-row results). */
+export function countReadyStatements(nowMs: number): SqlStatement[] {
+  return [named(countReadyInstances, { now: nowMs }), named(countReadyTasks, { now: nowMs })];
+}
+
 /** A statement with `:name` placeholders compiled to positional `?` arguments. */
 function named(sql: string, values: Readonly<Record<string, SqlValue>>): SqlStatement {
   const args: SqlValue[] = [];

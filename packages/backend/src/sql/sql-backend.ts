@@ -20,6 +20,7 @@ import type {
   OrchestrationCommit,
   OrchestrationWorkItem,
   PurgeFilter,
+  WorkKind,
 } from "../backend.js";
 import {
   abandonActivityStatement,
@@ -55,6 +56,7 @@ import { Listeners } from "./listeners.js";
 import { type ResolvedOptions, resolveOptions, type SqlBackendOptions } from "./options.js";
 import {
   abandonOrchestrationStatements,
+  countReadyStatements,
   lockOrchestrationStatements,
   renewOrchestrationStatement,
 } from "./orchestration-statements.js";
@@ -210,6 +212,19 @@ class SqlBackend implements Backend {
     const [result] = await this.#batch("renewOrchestrationWorkItemLock", [statement], "write");
     if (result?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
     return expiresAt;
+  }
+
+  async countReadyWorkItems(): Promise<Readonly<Record<WorkKind, number>>> {
+    this.#ready();
+    const results = await this.#batch(
+      "countReadyWorkItems",
+      countReadyStatements(this.#o.now()),
+      "read",
+    );
+    return {
+      orchestration: Number(results[0]?.rows[0]?.[0] ?? 0),
+      activity: Number(results[1]?.rows[0]?.[0] ?? 0),
+    };
   }
 
   async lockActivityWorkItems(maxCount: number): Promise<ActivityWorkItem[]> {

@@ -8,6 +8,7 @@ import {
   toWireStatus,
 } from "@durabletask/api";
 import {
+  activeTraceContext,
   orchestratorNameOf,
   reusePolicyOf,
   type ScheduleOptions,
@@ -56,6 +57,8 @@ export function createInstanceRequest(
         ? { replaceableStatus: policy.statuses.map(toWireStatus) }
         : undefined,
     tags: tagsOf(options.tags),
+    // The caller's active span becomes the parent of the sidecar's create_orchestration span.
+    parentTraceContext: activeTraceContext(),
   };
   const ignoreStatuses = policy?.action === "ignore" ? policy.statuses : undefined;
   return { instanceId, request, ignoreStatuses };

@@ -1,5 +1,6 @@
 import { DurableTaskError, type Executor, type Logger } from "@durabletask/api";
 import type { ActivityRequest, OrchestratorRequest, WorkItem } from "@durabletask/api/proto";
+import { withRemoteParent } from "@durabletask/backend";
 import { backoffDelayMs, sleep } from "./backoff.js";
 import type { RequestOf, SidecarStub, UnaryMethod } from "./sidecar-stub.js";
 
@@ -203,7 +204,10 @@ export class WorkItemRunner {
     const instanceId = request.orchestrationInstance?.instanceId ?? "";
     let response: Awaited<ReturnType<Executor["executeActivity"]>>;
     try {
-      response = await executor.executeActivity(request, { signal: this.#shutdown.signal });
+      // The sidecar's activity span is the parent of whatever the activity traces.
+      response = await withRemoteParent(request.parentTraceContext, () =>
+        executor.executeActivity(request, { signal: this.#shutdown.signal }),
+      );
     } catch (error) {
       const fields = { instanceId, name: request.name, taskId: request.taskId, error };
       const message = "activity not finished; giving the work item back";
