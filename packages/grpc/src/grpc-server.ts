@@ -1,8 +1,9 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescService } from "@bufbuild/protobuf";
 import { DurableTaskError, type ErrorCode, type Logger, silentLogger } from "@durabletask/api";
 import * as wire from "@durabletask/api/proto";
 import type { Backend } from "@durabletask/backend";
 import {
+  type MethodDefinition,
   type Server,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -149,10 +150,7 @@ export function addSidecarServices(
       "terminations are always immediate here",
     ),
   };
-  server.addService(
-    grpcServiceDefinition(wire.TaskHubSidecarService),
-    implementation as unknown as UntypedServiceImplementation,
-  );
+  addService(server, wire.TaskHubSidecarService, implementation);
   addHealthService(server, options.isServing ?? (() => true));
   return {
     closeStreams() {
@@ -257,10 +255,63 @@ function addHealthService(server: Server, isServing: () => boolean): void {
         ? health.HealthCheckResponse_ServingStatus.SERVING
         : health.HealthCheckResponse_ServingStatus.NOT_SERVING,
     });
-  server.addService(grpcServiceDefinition(health.Health), {
-    check: (_call: unknown, callback: sendUnaryData<unknown>) => callback(null, answer()),
-    watch: (call: ServerWritableStream<unknown, unknown>) => {
+  addService(server, health.Health, {
+    check: ((_call: unknown, callback: sendUnaryData<unknown>) =>
+      callback(null, answer())) as Handler,
+    watch: ((call: ServerWritableStream<unknown, unknown>) => {
       call.write(answer());
-    },
-  } as unknown as UntypedServiceImplementation);
+    }) as Handler,
+  });
+}
+
+/** What a request that did not decode is handed to the service as, instead of a message. */
+class MalformedRequest {
+  constructor(readonly problem: string) {}
+}
+
+/**
+ * Adds `service` with its `implementation` to `server`, answering requests that do not decode
+ * (truncated, wrong wire types, nesting too deep…) with INVALID_ARGUMENT naming the method and
+ * the message type: grpc-js itself would answer them INTERNAL, as if the server were at fault.
+ */
+function addService(
+  server: Server,
+  service: DescService,
+  implementation: Readonly<Record<string, Handler>>,
+): void {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {
+    ...grpcServiceDefinition(service),
+  };
+  const guarded: Record<string, Handler> = {};
+  for (const method of service.methods) {
+    const entry = definition[method.localName];
+    const handler = implementation[method.localName];
+    if (entry === undefined || handler === undefined) continue;
+    const decode = entry.requestDeserialize;
+    definition[method.localName] = {
+      ...entry,
+      requestDeserialize(bytes: Buffer) {
+        try {
+          return decode(bytes);
+        } catch (error) {
+          return new MalformedRequest(error instanceof Error ? error.message : String(error));
+        }
+      },
+    };
+    guarded[method.localName] = ((
+      call: { request: unknown },
+      callback?: sendUnaryData<unknown>,
+    ) => {
+      const request = call.request;
+      if (!(request instanceof MalformedRequest)) {
+        (handler as (call: unknown, callback: unknown) => void)(call, callback);
+        return;
+      }
+      const details = `${method.name}: the request is not a valid ${method.input.typeName} message (${request.problem})`;
+      const error = Object.assign(new Error(details), { code: status.INVALID_ARGUMENT, details });
+      if (callback !== undefined) callback(error as ServiceError, null);
+      else failStream(call as ServerWritableStream<unknown, unknown>, error);
+    }) as Handler;
+  }
+  server.addService(definition, guarded as unknown as UntypedServiceImplementation);
 }

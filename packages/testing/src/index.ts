@@ -4,6 +4,7 @@ export type { EngineHarness, StartEngineOptions } from "./engine-harness.js";
 export { sleep, startEngine } from "./engine-harness.js";
 export type { HranaServer, HranaServerOptions, HranaStats } from "./hrana/index.js";
 export { startHranaServer } from "./hrana/index.js";
+export { checkTaskHub, checkTaskHubFile } from "./invariants.js";
 export { describeOrchestrationConformance } from "./orchestration-suite.js";
 export type { TestCert } from "./tls-cert.js";
 export { makeTestCert } from "./tls-cert.js";
