@@ -3,6 +3,7 @@ import type { LogLevel } from "@durabletask/api";
 import { type LogFormat, logFormats, logLevels } from "./logger.js";
 import {
   type BackendKind,
+  maxMessageBytesLimit,
   type SidecarOptions,
   type SqliteSynchronous,
   sqliteSynchronousModes,
@@ -77,6 +78,11 @@ export const flags = {
     env: "DURABLETASK_INSECURE",
     value: "",
     help: "allow a non-loopback --host without both TLS and a token (warns); env =1",
+  },
+  "max-message-bytes": {
+    env: "DURABLETASK_MAX_MESSAGE_BYTES",
+    value: "<bytes>",
+    help: "largest request accepted; larger get RESOURCE_EXHAUSTED (default: 268435456 = 256 MiB)",
   },
   "log-level": {
     env: "DURABLETASK_LOG_LEVEL",
@@ -186,6 +192,7 @@ export function parseCommand(
       tlsCert: tlsCert?.value,
       tlsKey: tlsKey?.value,
       authToken: authTokenOf(setting("auth-token")),
+      maxMessageBytes: maxMessageBytesOf(setting("max-message-bytes")),
       insecure: values.insecure === true || booleanOf(env[flags.insecure.env], flags.insecure.env),
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
       logFormat: oneOf<LogFormat>(get("log-format", "text"), logFormats),
@@ -218,6 +225,7 @@ function parseFlags(args: readonly string[]) {
         "tls-key": string,
         "auth-token": string,
         insecure: { type: "boolean" },
+        "max-message-bytes": string,
         "log-level": string,
         "log-format": string,
         help: { type: "boolean", short: "h" },
@@ -242,6 +250,18 @@ function portOf({ value, source }: Setting): number {
     throw new UsageError(`${source}: must be an integer from 0 to 65535, got '${value}'`);
   }
   return port;
+}
+
+function maxMessageBytesOf(setting: Setting | undefined): number | undefined {
+  if (setting === undefined) return undefined;
+  const { value, source } = setting;
+  const bytes = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > maxMessageBytesLimit) {
+    throw new UsageError(
+      `${source}: must be a number of bytes from 1 to ${maxMessageBytesLimit}, got '${value}'`,
+    );
+  }
+  return bytes;
 }
 
 function hostOf({ value, source }: Setting): string {
