@@ -37,6 +37,6 @@ export { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js
 export type { TaskHubWorker, TaskHubWorkerOptions } from "./task-hub-worker.js";
 export { createTaskHubWorker } from "./task-hub-worker.js";
 export type { WaitOptions } from "./wait-for-instance.js";
-export { waitForInstance } from "./wait-for-instance.js";
+export { waitForInstance, waitOptionsOf } from "./wait-for-instance.js";
 export type { WorkDispatcherOptions, WorkSource } from "./work-dispatcher.js";
 export { WorkDispatcher } from "./work-dispatcher.js";
