@@ -6,5 +6,7 @@ export type { HranaServer, HranaServerOptions, HranaStats } from "./hrana/index.
 export { startHranaServer } from "./hrana/index.js";
 export { checkTaskHub, checkTaskHubFile } from "./invariants.js";
 export { describeOrchestrationConformance } from "./orchestration-suite.js";
+export type { StorageFaultsOptions } from "./storage-faults.js";
+export { describeStorageFaults } from "./storage-faults.js";
 export type { TestCert } from "./tls-cert.js";
 export { makeTestCert } from "./tls-cert.js";
