@@ -20,7 +20,7 @@ import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/
 import { afterEach, expect, it } from "vitest";
 import { createTaskHubGrpcClient, createTaskHubGrpcWorker } from "../../src/index.js";
 import { fuzzInput, knownInstanceIds, Random } from "./fuzz-input.js";
-import { type RawSidecar, startRawSidecar } from "./raw-sidecar.js";
+import { isOrchestration, type RawSidecar, startRawSidecar } from "./raw-sidecar.js";
 
 const long = process.env.FUZZ_LONG === "1";
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -270,4 +270,33 @@ it("answers undecodable requests with INVALID_ARGUMENT naming the method, not IN
   // The hub survived DeleteTaskHub/CreateTaskHub garbage: the known ids are simply absent.
   const metadata = await sidecar.backend.getOrchestrationMetadata(knownInstanceIds[0] as string);
   expect(metadata).toBeUndefined();
+});
+
+// Regression: DeleteTaskHub stops the backend, and CreateTaskHub created the tables but left it
+// stopped, so every later call answered UNAVAILABLE until the sidecar was restarted.
+it("serves again after DeleteTaskHub and CreateTaskHub", async () => {
+  sidecar = await startRawSidecar();
+  await sidecar.call("startInstance", wire.CreateInstanceRequestSchema, {
+    instanceId: "old",
+    name: "N",
+  });
+  await sidecar.call("deleteTaskHub", wire.DeleteTaskHubRequestSchema, {});
+  const gone = await sidecar
+    .call("getInstance", wire.GetInstanceRequestSchema, { instanceId: "old" })
+    .catch((e: ServiceError) => e);
+  expect((gone as ServiceError).code).toBe(status.UNAVAILABLE);
+  await sidecar.call("createTaskHub", wire.CreateTaskHubRequestSchema, {});
+  const worker = sidecar.connectWorker();
+  await sidecar.call("startInstance", wire.CreateInstanceRequestSchema, {
+    instanceId: "new",
+    name: "N",
+  });
+  const item = await worker.next(isOrchestration("new"));
+  expect(item.request.case).toBe("orchestratorRequest");
+  const old = await sidecar.call<typeof wire.GetInstanceRequestSchema, wire.GetInstanceResponse>(
+    "getInstance",
+    wire.GetInstanceRequestSchema,
+    { instanceId: "old" },
+  );
+  expect(old.exists).toBe(false);
 });
