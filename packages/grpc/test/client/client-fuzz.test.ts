@@ -213,7 +213,10 @@ async function finishDone(client: TaskHubClient): Promise<void> {
   expect(done.runtimeStatus).toBe("COMPLETED");
 }
 
-/** Regressions the fuzzer found: options that are not objects, a signal that is not one. */
+/**
+ * Regressions the fuzzer found: options that are not objects, a signal that is not one, a
+ * timeout beyond what a gRPC deadline can express.
+ */
 async function expectNamedErrors(client: TaskHubClient): Promise<void> {
   const cases: [Promise<unknown>, string][] = [
     [
@@ -248,6 +251,16 @@ async function expectNamedErrors(client: TaskHubClient): Promise<void> {
     expect(DurableTaskError.is(error, "InvalidArgument"), message).toBe(true);
     expect((error as Error).message).toBe(message);
   }
+  // A timeout too far away for a gRPC deadline (grpc-js never started such a call) waits
+  // without one.
+  const far = { timeoutMs: 2 ** 53 };
+  expect((await client.waitForOrchestrationCompletion(doneId, far)).runtimeStatus).toBe(
+    "COMPLETED",
+  );
+  const missing = await client
+    .waitForOrchestrationStart("missing-id", far)
+    .catch((e: unknown) => e);
+  expect(DurableTaskError.is(missing, "InstanceNotFound")).toBe(true);
 }
 
 describe(`client fuzz (seed ${seed})`, () => {

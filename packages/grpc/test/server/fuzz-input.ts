@@ -46,6 +46,12 @@ export const knownInstanceIds = ["fuzz-a", "fuzz-b", "fuzz-c"];
 
 /** Inputs that mostly pass validation, so the fuzzer also reaches the engine behind it. */
 let tame = false;
+/**
+ * Bytes a message may still grow by: nested repeated fields multiply, and without a bound one
+ * message in thousands would take gigabytes to build.
+ */
+let budget = 0;
+const messageBudget = 4 * 1024 * 1024;
 
 function hostileString(rnd: Random): string {
   if (tame) return rnd.chance(0.6) ? rnd.pick(knownInstanceIds) : `n${rnd.int(0, 20)}`;
@@ -115,10 +121,16 @@ function int64(rnd: Random): bigint {
 
 function writeScalar(w: BinaryWriter, no: number, type: ScalarType, rnd: Random): void {
   switch (type) {
-    case ScalarType.STRING:
-      if (rnd.chance(0.08)) w.tag(no, WireType.LengthDelimited).bytes(rnd.pick(invalidUtf8));
-      else w.tag(no, WireType.LengthDelimited).string(hostileString(rnd));
+    case ScalarType.STRING: {
+      if (rnd.chance(0.08)) {
+        w.tag(no, WireType.LengthDelimited).bytes(rnd.pick(invalidUtf8));
+        return;
+      }
+      const text = hostileString(rnd);
+      budget -= text.length;
+      w.tag(no, WireType.LengthDelimited).string(budget > 0 ? text : "");
       return;
+    }
     case ScalarType.BYTES:
       w.tag(no, WireType.LengthDelimited).bytes(rnd.bytes(rnd.int(0, 64)));
       return;
@@ -200,6 +212,8 @@ function writeMessage(w: BinaryWriter, desc: DescMessage, rnd: Random, depth: nu
 }
 
 function writeField(w: BinaryWriter, field: DescField, rnd: Random, depth: number): void {
+  budget -= 8;
+  if (budget <= 0) return;
   const no = field.number;
   if (!tame && rnd.chance(0.04)) {
     writeWrongWireType(w, no, rnd);
@@ -261,6 +275,7 @@ function writeFields(w: BinaryWriter, desc: DescMessage, rnd: Random, depth: num
 export function randomMessage(desc: DescMessage, rnd: Random, gentle = false): Uint8Array {
   const w = new BinaryWriter();
   tame = gentle;
+  budget = messageBudget;
   try {
     writeFields(w, desc, rnd, 0);
   } finally {
@@ -310,24 +325,37 @@ export function deeplyNested(desc: DescMessage, levels: number): Uint8Array {
 
 /** `bytes` with random flips, truncation, insertions or appended junk. */
 export function mutate(bytes: Uint8Array, rnd: Random): Uint8Array {
-  const out = [...bytes];
+  let out = bytes;
   for (let n = rnd.int(1, 4); n > 0; n--) {
     const at = rnd.int(0, out.length);
     switch (rnd.int(0, 3)) {
       case 0:
-        if (out.length > 0) out[at % out.length] = rnd.int(0, 255);
+        if (out.length > 0) {
+          out = out.slice();
+          out[at % out.length] = rnd.int(0, 255);
+        }
         break;
       case 1:
-        out.length = at;
+        out = out.subarray(0, at);
         break;
       case 2:
-        out.splice(at, 0, ...rnd.bytes(rnd.int(1, 8)));
+        out = concat(out.subarray(0, at), rnd.bytes(rnd.int(1, 8)), out.subarray(at));
         break;
       default:
-        out.push(...rnd.bytes(rnd.int(1, 16)));
+        out = concat(out, rnd.bytes(rnd.int(1, 16)));
     }
   }
-  return new Uint8Array(out);
+  return out;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /** One fuzz input for a method whose request is `desc`. */

@@ -136,7 +136,11 @@ function undecodable(rnd: Random): Uint8Array {
  * completion token (appended last, so it wins), to push random actions and results into the
  * engine through the front door.
  */
-function hostileWorker(client: Client, rnd: Random): { stop(): void } {
+function hostileWorker(
+  client: Client,
+  rnd: Random,
+  onAnswer: (method: string, answer: Answer) => void,
+): { stop(): void } {
   const call = client.makeServerStreamRequest(
     "/TaskHubSidecarService/GetWorkItems",
     identity,
@@ -171,7 +175,11 @@ function hostileWorker(client: Client, rnd: Random): { stop(): void } {
       Buffer.from(w.finish()),
       new Metadata(),
       { deadline: Date.now() + answerMs },
-      () => {},
+      (error: ServiceError | null) =>
+        onAnswer(
+          method,
+          error ? { code: error.code, details: error.details } : { code: 0, details: "" },
+        ),
     );
   });
   return { stop: () => call.cancel() };
@@ -196,7 +204,33 @@ it(`answers ${perMethod} hostile requests per method with expected statuses (see
   });
   const rnd = new Random(seed);
   const client = new Client(sidecar.server.address, credentials.createInsecure());
-  const worker = hostileWorker(client, new Random(seed + 1));
+  const wrong: string[] = [];
+  const counts = new Map<string, number>();
+  const record = (method: string, answer: Answer, input: Uint8Array) => {
+    const key = `${method} ${status[answer.code]}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const ok =
+      expected.has(answer.code) ||
+      (mayWait.has(method) && answer.code === status.DEADLINE_EXCEEDED);
+    if (!ok && wrong.length < 20) {
+      wrong.push(
+        `${method} → ${status[answer.code]} "${answer.details}" for ${Buffer.from(input.slice(0, 200)).toString("base64")}`,
+      );
+    }
+  };
+  // Instances for the hostile worker to answer with random actions and results.
+  for (let i = 0; i < 20; i++) {
+    await sidecar.call("startInstance", wire.CreateInstanceRequestSchema, {
+      instanceId: `seeded-${i}`,
+      name: "Seeded",
+      input: String(i),
+    });
+  }
+  let hostileAnswers = 0;
+  const worker = hostileWorker(client, new Random(seed + 1), (method, answer) => {
+    hostileAnswers++;
+    record(`hostile ${method}`, answer, new Uint8Array());
+  });
   const methods = methodsOf(wire.TaskHubSidecarService, wire.health.Health);
   const inputs: { method: Method; bytes: Uint8Array }[] = [];
   for (let i = 0; i < perMethod; i++) {
@@ -205,32 +239,22 @@ it(`answers ${perMethod} hostile requests per method with expected statuses (see
       inputs.push({ method, bytes });
     }
   }
-  const wrong: string[] = [];
-  const counts = new Map<string, number>();
   try {
     await inPool(inputs, concurrency, async ({ method, bytes }) => {
-      const answer = await send(client, method, bytes, 50);
-      const key = `${method.name} ${status[answer.code]}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      const ok =
-        expected.has(answer.code) ||
-        (mayWait.has(method.name) && answer.code === status.DEADLINE_EXCEEDED);
-      if (!ok && wrong.length < 20) {
-        wrong.push(
-          `${method.name} → ${status[answer.code]} "${answer.details}" for ${Buffer.from(bytes.slice(0, 200)).toString("base64")}`,
-        );
-      }
+      record(method.name, await send(client, method, bytes, 50), bytes);
     });
   } finally {
     worker.stop();
     client.close();
   }
+  if (process.env.FUZZ_DEBUG) console.log([...counts].filter(([k]) => k.startsWith("hostile")));
   expect(wrong, `seed ${seed}: unexpected answers (FUZZ_SEED=${seed} replays)`).toEqual([]);
   // Every method was reached, and not only with rejections: the fuzzer also got past validation.
   for (const method of methods) {
     expect([...counts.keys()].some((k) => k.startsWith(`${method.name} `))).toBe(true);
   }
   expect(counts.get("StartInstance OK") ?? 0, `seed ${seed}`).toBeGreaterThan(0);
+  expect(hostileAnswers, `seed ${seed}: completions with real tokens`).toBeGreaterThan(0);
 
   // Still serves a normal orchestration, end to end through our SDK.
   const registry = createTaskRegistry();
