@@ -39,11 +39,27 @@ const codeToStatus: Readonly<Record<ErrorCode, status>> = {
   Internal: status.INTERNAL,
 };
 
+/**
+ * Longest status message sent, in characters. Messages quote what the caller sent (ids, tokens)
+ * and the message travels in an HTTP/2 trailer: a megabyte there makes the caller's HTTP/2 layer
+ * tear down the whole connection, failing every other call on it.
+ */
+const maxDetailsLength = 2048;
+
+/** `message` cut to {@link maxDetailsLength} characters, saying how much was left out. */
+function boundedDetails(message: string): string {
+  if (message.length <= maxDetailsLength) return message;
+  return `${message.slice(0, maxDetailsLength)}… (${message.length - maxDetailsLength} more characters)`;
+}
+
 /** The gRPC status for anything a handler threw; unexpected errors are INTERNAL and logged. */
 export function toServiceError(error: unknown, logger: Logger): Partial<ServiceError> {
-  if (DurableTaskError.is(error)) return { code: codeToStatus[error.code], details: error.message };
+  if (DurableTaskError.is(error)) {
+    return { code: codeToStatus[error.code], details: boundedDetails(error.message) };
+  }
   logger.error("unexpected error in a gRPC handler", { error });
-  return { code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: status.INTERNAL, details: boundedDetails(message) };
 }
 
 /** Options of {@link addSidecarServices}. */
@@ -307,7 +323,9 @@ function addService(
         (handler as (call: unknown, callback: unknown) => void)(call, callback);
         return;
       }
-      const details = `${method.name}: the request is not a valid ${method.input.typeName} message (${request.problem})`;
+      const details = boundedDetails(
+        `${method.name}: the request is not a valid ${method.input.typeName} message (${request.problem})`,
+      );
       const error = Object.assign(new Error(details), { code: status.INVALID_ARGUMENT, details });
       if (callback !== undefined) callback(error as ServiceError, null);
       else failStream(call as ServerWritableStream<unknown, unknown>, error);

@@ -13,6 +13,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import * as wire from "@durabletask/api/proto";
 import { createTaskRegistry, type OrchestrationContext } from "@durabletask/task";
 import { checkTaskHubFile } from "@durabletask/testing";
@@ -323,4 +324,23 @@ it("serves again after DeleteTaskHub and CreateTaskHub", async () => {
     { instanceId: "old" },
   );
   expect(old.exists).toBe(false);
+});
+
+// Regression: status messages quoted the caller's input whole; a megabyte there (here, a
+// completion token) made the caller's HTTP/2 layer tear down the connection, failing every
+// other call on it with INTERNAL.
+it("answers a megabyte-long token with a bounded NOT_FOUND, and the connection keeps working", async () => {
+  sidecar = await startRawSidecar();
+  const error = (await sidecar
+    .call("completeOrchestratorTask", wire.OrchestratorResponseSchema, {
+      completionToken: "t".repeat(1_000_000),
+    })
+    .catch((e: unknown) => e)) as ServiceError;
+  expect(error.code).toBe(status.NOT_FOUND);
+  expect(error.details).toMatch(
+    /^No outstanding orchestration work item matches completion token 'tttt/,
+  );
+  expect(error.details).toMatch(/… \(\d+ more characters\)$/);
+  expect(error.details.length).toBeLessThan(2100);
+  await sidecar.call("hello", EmptySchema, {});
 });
