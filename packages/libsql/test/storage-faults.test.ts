@@ -1,21 +1,13 @@
 // Storage faults under a running engine on an embedded libSQL file (file:): full, locked,
 // read-only (the shared suite in @durabletask/testing says what each must do).
-import { createSqlBackend } from "@durabletask/backend/sql";
 import { describeStorageFaults } from "@durabletask/testing";
 import { createClient } from "@libsql/client";
 import { createLibsqlDriver } from "../src/index.js";
 
 describeStorageFaults("libsql file:", {
-  open(path, { busyTimeoutMs, lockTimeoutMs }) {
-    // Few re-sends: the locked case must see the refusal within the test.
-    const driver = createLibsqlDriver({ url: `file:${path}`, busyTimeoutMs, maxRetries: 1 });
-    const backend = createSqlBackend({
-      driver,
-      orchestrationLockTimeoutMs: lockTimeoutMs,
-      activityLockTimeoutMs: lockTimeoutMs,
-    });
-    return { backend, driver };
-  },
+  // Few re-sends: the locked case must see the refusal within the test.
+  driver: (path, { busyTimeoutMs }) =>
+    createLibsqlDriver({ url: `file:${path}`, busyTimeoutMs, maxRetries: 1 }),
   child: {
     module: new URL("../dist/index.js", import.meta.url).href,
     backend: 'm.createLibsqlBackend({ url: "file:" + path })',

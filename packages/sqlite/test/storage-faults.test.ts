@@ -1,20 +1,12 @@
 // Storage faults under a running engine on a SQLite file: full, locked, read-only (the shared
 // suite in @durabletask/testing says what each must do).
-import { createSqlBackend } from "@durabletask/backend/sql";
 import { describeStorageFaults } from "@durabletask/testing";
 import Database from "better-sqlite3";
 import { createSqliteDriver } from "../src/index.js";
 
 describeStorageFaults("sqlite", {
-  open(path, { busyTimeoutMs, lockTimeoutMs }) {
-    const driver = createSqliteDriver({ path, synchronous: "FULL", busyTimeoutMs });
-    const backend = createSqlBackend({
-      driver,
-      orchestrationLockTimeoutMs: lockTimeoutMs,
-      activityLockTimeoutMs: lockTimeoutMs,
-    });
-    return { backend, driver };
-  },
+  driver: (path, { busyTimeoutMs }) =>
+    createSqliteDriver({ path, synchronous: "FULL", busyTimeoutMs }),
   child: {
     module: new URL("../dist/index.js", import.meta.url).href,
     backend: "m.createSqliteBackend({ path })",

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DurableTaskError } from "@durabletask/api";
 import type { Backend } from "@durabletask/backend";
-import type { SqlDriver } from "@durabletask/backend/sql";
+import { createSqlBackend, type SqlDriver } from "@durabletask/backend/sql";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type EngineHarness, startEngine } from "./engine-harness.js";
 import { checkTaskHubFile } from "./invariants.js";
@@ -12,13 +12,10 @@ import { checkTaskHubFile } from "./invariants.js";
 /** Options of {@link describeStorageFaults}. */
 export interface StorageFaultsOptions {
   /**
-   * A backend on the database file `path` over `driver`'s connection (so that the suite can set
-   * `PRAGMA max_page_count` on the engine's own connection), with the given lease timeouts.
+   * A driver of the database file `path`. The suite runs the backend on it, so that it can set
+   * `PRAGMA max_page_count` on the engine's own connection.
    */
-  open(
-    path: string,
-    options: { busyTimeoutMs: number; lockTimeoutMs: number },
-  ): { readonly backend: Backend; readonly driver: SqlDriver };
+  driver(path: string, options: { busyTimeoutMs: number }): SqlDriver;
   /**
    * For the read-only case, run in a child process that cannot write the file: the module to
    * import (a file URL) and the expression, over that module `m` and the file `path`, that
@@ -39,6 +36,21 @@ export interface StorageFaultsOptions {
 const waitMs = 30_000;
 /** Bytes of each activity result: big enough to need new database pages. */
 const resultBytes = 100_000;
+
+/** A backend over `options.driver` on `path`, with short leases. */
+function open(
+  options: StorageFaultsOptions,
+  path: string,
+  busyTimeoutMs = 5000,
+): { backend: Backend; driver: SqlDriver } {
+  const driver = options.driver(path, { busyTimeoutMs });
+  const backend = createSqlBackend({
+    driver,
+    orchestrationLockTimeoutMs: 2000,
+    activityLockTimeoutMs: 2000,
+  });
+  return { backend, driver };
+}
 
 /** Lets the activities return when `open()` is called. */
 class Gate {
@@ -101,7 +113,7 @@ export function describeStorageFaults(name: string, options: StorageFaultsOption
      */
     async function startFaulty(busyTimeoutMs = 5000): Promise<Faulty & { path: string }> {
       const path = join(dir, `faults-${++files}.db`);
-      const { backend, driver } = options.open(path, { busyTimeoutMs, lockTimeoutMs: 2000 });
+      const { backend, driver } = open(options, path, busyTimeoutMs);
       const gate = new Gate();
       let executions = 0;
       engine = await startEngine(
@@ -239,7 +251,7 @@ export function describeStorageFaults(name: string, options: StorageFaultsOption
       }
 
       // Writable again: everything committed before is there, and the engine runs.
-      const { backend } = options.open(f.path, { busyTimeoutMs: 5000, lockTimeoutMs: 2000 });
+      const { backend } = open(options, f.path);
       await backend.start();
       try {
         const base = await backend.getOrchestrationMetadata("base");
