@@ -4,6 +4,7 @@ import { defaultMaxEpisodeAttempts } from "@durabletask/backend";
 import { type LogFormat, logFormats, logLevels } from "./logger.js";
 import {
   type BackendKind,
+  maxMessageBytesLimit,
   type SidecarOptions,
   type SqliteSynchronous,
   sqliteSynchronousModes,
@@ -83,6 +84,11 @@ export const flags = {
     env: "DURABLETASK_MAX_EPISODE_ATTEMPTS",
     value: "<n>",
     help: "fail an orchestration (or activity) whose work item fails n times outside user code (default: 10)",
+  },
+  "max-message-bytes": {
+    env: "DURABLETASK_MAX_MESSAGE_BYTES",
+    value: "<bytes>",
+    help: "largest request accepted; larger get RESOURCE_EXHAUSTED (default: 268435456 = 256 MiB)",
   },
   "log-level": {
     env: "DURABLETASK_LOG_LEVEL",
@@ -197,6 +203,7 @@ export function parseCommand(
       tlsCert: tlsCert?.value,
       tlsKey: tlsKey?.value,
       authToken: authTokenOf(setting("auth-token")),
+      maxMessageBytes: maxMessageBytesOf(setting("max-message-bytes")),
       insecure: values.insecure === true || booleanOf(env[flags.insecure.env], flags.insecure.env),
       maxEpisodeAttempts: attemptsOf(get("max-episode-attempts", `${defaultMaxEpisodeAttempts}`)),
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
@@ -231,6 +238,7 @@ function parseFlags(args: readonly string[]) {
         "auth-token": string,
         insecure: { type: "boolean" },
         "max-episode-attempts": string,
+        "max-message-bytes": string,
         "log-level": string,
         "log-format": string,
         help: { type: "boolean", short: "h" },
@@ -263,6 +271,18 @@ function attemptsOf({ value, source }: Setting): number {
     throw new UsageError(`${source}: must be an integer ≥ 1, got '${value}'`);
   }
   return attempts;
+}
+
+function maxMessageBytesOf(setting: Setting | undefined): number | undefined {
+  if (setting === undefined) return undefined;
+  const { value, source } = setting;
+  const bytes = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > maxMessageBytesLimit) {
+    throw new UsageError(
+      `${source}: must be a number of bytes from 1 to ${maxMessageBytesLimit}, got '${value}'`,
+    );
+  }
+  return bytes;
 }
 
 function hostOf({ value, source }: Setting): string {

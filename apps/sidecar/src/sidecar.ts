@@ -61,6 +61,12 @@ export interface SidecarOptions {
    * user code is given up with a `PoisonWorkItem` failure; default 10.
    */
   readonly maxEpisodeAttempts?: number | undefined;
+  /**
+   * Largest request accepted, in bytes; larger ones (also once decompressed) are refused with
+   * RESOURCE_EXHAUSTED, which bounds every payload the engine stores. Default
+   * {@link maxReceiveMessageBytes} (256 MiB).
+   */
+  readonly maxMessageBytes?: number | undefined;
   /** Default `info`; ignored when `logger` is given. */
   readonly logLevel?: LogLevel | undefined;
   /** Default `text`; ignored when `logger` is given. */
@@ -83,8 +89,14 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-/** Requests larger than this are refused; far above gRPC's 4 MiB default (big inputs, histories). */
+/**
+ * The default of {@link SidecarOptions.maxMessageBytes}: requests larger than this are refused;
+ * far above gRPC's 4 MiB default (big inputs, histories).
+ */
 export const maxReceiveMessageBytes = 256 * 1024 * 1024;
+
+/** The largest {@link SidecarOptions.maxMessageBytes}: a gRPC message is at most 2 GiB. */
+export const maxMessageBytesLimit = 0x7fffffff;
 
 /**
  * Starts the sidecar: a `TaskHubSidecarService` gRPC server (plus `grpc.health.v1.Health`) over a
@@ -123,7 +135,7 @@ export async function createSidecar(options: SidecarOptions = {}): Promise<Sidec
       authToken: options.authToken,
       host,
       port: options.port ?? 4001,
-      maxReceiveMessageBytes,
+      maxReceiveMessageBytes: options.maxMessageBytes ?? maxReceiveMessageBytes,
       drainTimeoutMs: options.drainTimeoutMs,
       maxEpisodeAttempts: options.maxEpisodeAttempts,
     });

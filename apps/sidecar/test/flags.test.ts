@@ -236,6 +236,23 @@ describe("parseCommand", () => {
     );
   });
 
+  it("--max-message-bytes / DURABLETASK_MAX_MESSAGE_BYTES: a number of bytes from 1 to 2^31-1", () => {
+    expect(run([]).maxMessageBytes).toBeUndefined();
+    expect(run(["--max-message-bytes", "65536"]).maxMessageBytes).toBe(65536);
+    expect(run([], { DURABLETASK_MAX_MESSAGE_BYTES: "1048576" }).maxMessageBytes).toBe(1048576);
+    expect(
+      run(["--max-message-bytes", "2"], { DURABLETASK_MAX_MESSAGE_BYTES: "1" }).maxMessageBytes,
+    ).toBe(2);
+    for (const bad of ["0", "-1", "1.5", "4MiB", "2147483648", " 5"]) {
+      expect(usageError([`--max-message-bytes=${bad}`])).toBe(
+        `--max-message-bytes: must be a number of bytes from 1 to 2147483647, got '${bad}'`,
+      );
+    }
+    expect(usageError([], { DURABLETASK_MAX_MESSAGE_BYTES: "lots" })).toContain(
+      "DURABLETASK_MAX_MESSAGE_BYTES (--max-message-bytes): must be a number of bytes",
+    );
+  });
+
   it("--help and --version win over everything else", () => {
     expect(parseCommand(["--help"], { DURABLETASK_PORT: "bad" })).toEqual({ kind: "help" });
     expect(parseCommand(["-v"], {})).toEqual({ kind: "version" });

@@ -47,9 +47,12 @@ export {
   assertInstanceId,
   assertName,
   assertNonNegativeMs,
+  assertOptionalBoolean,
+  assertOptionalSignal,
   describe,
   deserializePayload,
   maxInstanceIdLength,
   maxNameLength,
+  optionsOf,
   serializePayload,
 } from "./validation.js";

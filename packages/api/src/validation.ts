@@ -90,3 +90,35 @@ export function describe(value: unknown): string {
   if (typeof value === "number") return Number.isNaN(value) ? "NaN" : `the number ${value}`;
   return typeof value;
 }
+
+/**
+ * The options object of a call: `{}` for `undefined`, the value itself for a plain object, and
+ * `InvalidArgument` naming `field` for anything else (null, arrays, strings…).
+ */
+export function optionsOf<T extends object>(value: T | undefined, field = "options"): T {
+  if (value === undefined) return {} as T;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalidArgument(field, `must be an object, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws `InvalidArgument` unless `value` is a boolean or undefined. */
+export function assertOptionalBoolean(
+  value: unknown,
+  field: string,
+): asserts value is boolean | undefined {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw invalidArgument(field, `must be a boolean, got ${describe(value)}`);
+  }
+}
+
+/** Throws `InvalidArgument` unless `value` is an `AbortSignal` or undefined. */
+export function assertOptionalSignal(
+  value: unknown,
+  field = "signal",
+): asserts value is AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw invalidArgument(field, `must be an AbortSignal, got ${describe(value)}`);
+  }
+}

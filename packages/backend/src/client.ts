@@ -2,6 +2,7 @@ import {
   assertDate,
   assertInstanceId,
   assertName,
+  assertOptionalBoolean,
   eventRaisedEvent,
   executionResumedEvent,
   executionStartedEvent,
@@ -11,6 +12,7 @@ import {
   isTerminalStatus,
   type Logger,
   type OrchestrationMetadata,
+  optionsOf,
   serializePayload,
   silentLogger,
 } from "@durabletask/api";
@@ -110,7 +112,8 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
   const logger = options.logger ?? silentLogger;
   const now = Date.now;
   return {
-    async scheduleNewOrchestration(orchestrator, opts = {}) {
+    async scheduleNewOrchestration(orchestrator, options) {
+      const opts = optionsOf(options);
       const name = orchestratorNameOf(orchestrator);
       const instanceId = opts.instanceId ?? crypto.randomUUID();
       assertInstanceId(instanceId, "instanceId");
@@ -138,8 +141,10 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
       logger.debug("scheduled orchestration", { instanceId, name });
       return instanceId;
     },
-    async getOrchestrationState(instanceId, opts = {}) {
+    async getOrchestrationState(instanceId, options) {
+      const opts = optionsOf(options);
       assertInstanceId(instanceId);
+      assertOptionalBoolean(opts.fetchPayloads, "fetchPayloads");
       return backend.getOrchestrationMetadata(instanceId, {
         fetchPayloads: opts.fetchPayloads ?? true,
       });
@@ -154,7 +159,8 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
       const input = serializePayload(data, "data");
       await backend.addNewOrchestrationEvent(instanceId, eventRaisedEvent(now(), eventName, input));
     },
-    async terminateOrchestration(instanceId, opts = {}) {
+    async terminateOrchestration(instanceId, options) {
+      const opts = optionsOf(options);
       assertInstanceId(instanceId);
       const output = serializePayload(opts.output, "output");
       const recursive = opts.recursive ?? true;
@@ -176,17 +182,23 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
         throw invalidArgument("reason", "must be a string");
       await backend.addNewOrchestrationEvent(instanceId, executionResumedEvent(now(), reason));
     },
-    async purgeOrchestrationState(instanceId, opts = {}) {
+    async purgeOrchestrationState(instanceId, options) {
+      const opts = optionsOf(options);
       assertInstanceId(instanceId);
+      assertOptionalBoolean(opts.recursive, "recursive");
       if (!opts.recursive) {
         await backend.purgeOrchestrationState(instanceId);
         return 1;
       }
       return purgeRecursively(backend, instanceId);
     },
-    purgeInstances: (filter) => backend.purgeInstances(filter),
-    queryInstances: (query = {}) => backend.queryInstances(query),
-    listInstanceIds: (query = {}) => backend.listInstanceIds(query),
+    purgeInstances: async (filter) => backend.purgeInstances(filter),
+    async queryInstances(query) {
+      const q = optionsOf(query, "query");
+      assertOptionalBoolean(q.fetchPayloads, "fetchPayloads");
+      return backend.queryInstances(q);
+    },
+    listInstanceIds: async (query) => backend.listInstanceIds(optionsOf(query, "query")),
     async getOrchestrationHistory(instanceId) {
       assertInstanceId(instanceId);
       return backend.getOrchestrationHistory(instanceId);

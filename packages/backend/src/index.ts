@@ -54,6 +54,6 @@ export {
   withRemoteParent,
 } from "./tracing.js";
 export type { WaitOptions } from "./wait-for-instance.js";
-export { waitForInstance } from "./wait-for-instance.js";
+export { waitForInstance, waitOptionsOf } from "./wait-for-instance.js";
 export type { WorkDispatcherOptions, WorkSource } from "./work-dispatcher.js";
 export { WorkDispatcher } from "./work-dispatcher.js";

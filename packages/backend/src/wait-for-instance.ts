@@ -1,8 +1,11 @@
 import {
   assertInstanceId,
   assertNonNegativeMs,
+  assertOptionalBoolean,
+  assertOptionalSignal,
   DurableTaskError,
   type OrchestrationMetadata,
+  optionsOf,
 } from "@durabletask/api";
 import type { Backend } from "./backend.js";
 
@@ -14,6 +17,15 @@ export interface WaitOptions {
   readonly signal?: AbortSignal | undefined;
   /** Include input, output and custom status; default true. */
   readonly fetchPayloads?: boolean | undefined;
+}
+
+/** Validated wait options: `InvalidArgument` naming `timeoutMs`, `signal` or `fetchPayloads`. */
+export function waitOptionsOf(value: WaitOptions | undefined): WaitOptions {
+  const options = optionsOf(value);
+  if (options.timeoutMs !== undefined) assertNonNegativeMs(options.timeoutMs, "timeoutMs");
+  assertOptionalSignal(options.signal);
+  assertOptionalBoolean(options.fetchPayloads, "fetchPayloads");
+  return options;
 }
 
 /** Longest pause between checks; changes made in this process wake the wait at once. */
@@ -28,10 +40,10 @@ export async function waitForInstance(
   backend: Backend,
   instanceId: string,
   done: (metadata: OrchestrationMetadata) => boolean,
-  options: WaitOptions = {},
+  waitOptions: WaitOptions = {},
 ): Promise<OrchestrationMetadata> {
   assertInstanceId(instanceId);
-  if (options.timeoutMs !== undefined) assertNonNegativeMs(options.timeoutMs, "timeoutMs");
+  const options = waitOptionsOf(waitOptions);
   const fetchPayloads = options.fetchPayloads ?? true;
   const deadline =
     options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;

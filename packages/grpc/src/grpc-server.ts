@@ -1,8 +1,9 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescService } from "@bufbuild/protobuf";
 import { DurableTaskError, type ErrorCode, type Logger, silentLogger } from "@durabletask/api";
 import * as wire from "@durabletask/api/proto";
 import type { Backend } from "@durabletask/backend";
 import {
+  type MethodDefinition,
   type Server,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -38,11 +39,27 @@ const codeToStatus: Readonly<Record<ErrorCode, status>> = {
   Internal: status.INTERNAL,
 };
 
+/**
+ * Longest status message sent, in characters. Messages quote what the caller sent (ids, tokens)
+ * and the message travels in an HTTP/2 trailer: a megabyte there makes the caller's HTTP/2 layer
+ * tear down the whole connection, failing every other call on it.
+ */
+const maxDetailsLength = 2048;
+
+/** `message` cut to {@link maxDetailsLength} characters, saying how much was left out. */
+function boundedDetails(message: string): string {
+  if (message.length <= maxDetailsLength) return message;
+  return `${message.slice(0, maxDetailsLength)}… (${message.length - maxDetailsLength} more characters)`;
+}
+
 /** The gRPC status for anything a handler threw; unexpected errors are INTERNAL and logged. */
 export function toServiceError(error: unknown, logger: Logger): Partial<ServiceError> {
-  if (DurableTaskError.is(error)) return { code: codeToStatus[error.code], details: error.message };
+  if (DurableTaskError.is(error)) {
+    return { code: codeToStatus[error.code], details: boundedDetails(error.message) };
+  }
   logger.error("unexpected error in a gRPC handler", { error });
-  return { code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: status.INTERNAL, details: boundedDetails(message) };
 }
 
 /** Options of {@link addSidecarServices}. */
@@ -149,10 +166,7 @@ export function addSidecarServices(
       "terminations are always immediate here",
     ),
   };
-  server.addService(
-    grpcServiceDefinition(wire.TaskHubSidecarService),
-    implementation as unknown as UntypedServiceImplementation,
-  );
+  addService(server, wire.TaskHubSidecarService, implementation);
   addHealthService(server, options.isServing ?? (() => true));
   return {
     closeStreams() {
@@ -257,10 +271,65 @@ function addHealthService(server: Server, isServing: () => boolean): void {
         ? health.HealthCheckResponse_ServingStatus.SERVING
         : health.HealthCheckResponse_ServingStatus.NOT_SERVING,
     });
-  server.addService(grpcServiceDefinition(health.Health), {
-    check: (_call: unknown, callback: sendUnaryData<unknown>) => callback(null, answer()),
-    watch: (call: ServerWritableStream<unknown, unknown>) => {
+  addService(server, health.Health, {
+    check: ((_call: unknown, callback: sendUnaryData<unknown>) =>
+      callback(null, answer())) as Handler,
+    watch: ((call: ServerWritableStream<unknown, unknown>) => {
       call.write(answer());
-    },
-  } as unknown as UntypedServiceImplementation);
+    }) as Handler,
+  });
+}
+
+/** What a request that did not decode is handed to the service as, instead of a message. */
+class MalformedRequest {
+  constructor(readonly problem: string) {}
+}
+
+/**
+ * Adds `service` with its `implementation` to `server`, answering requests that do not decode
+ * (truncated, wrong wire types, nesting too deep…) with INVALID_ARGUMENT naming the method and
+ * the message type: grpc-js itself would answer them INTERNAL, as if the server were at fault.
+ */
+function addService(
+  server: Server,
+  service: DescService,
+  implementation: Readonly<Record<string, Handler>>,
+): void {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {
+    ...grpcServiceDefinition(service),
+  };
+  const guarded: Record<string, Handler> = {};
+  for (const method of service.methods) {
+    const entry = definition[method.localName];
+    const handler = implementation[method.localName];
+    if (entry === undefined || handler === undefined) continue;
+    const decode = entry.requestDeserialize;
+    definition[method.localName] = {
+      ...entry,
+      requestDeserialize(bytes: Buffer) {
+        try {
+          return decode(bytes);
+        } catch (error) {
+          return new MalformedRequest(error instanceof Error ? error.message : String(error));
+        }
+      },
+    };
+    guarded[method.localName] = ((
+      call: { request: unknown },
+      callback?: sendUnaryData<unknown>,
+    ) => {
+      const request = call.request;
+      if (!(request instanceof MalformedRequest)) {
+        (handler as (call: unknown, callback: unknown) => void)(call, callback);
+        return;
+      }
+      const details = boundedDetails(
+        `${method.name}: the request is not a valid ${method.input.typeName} message (${request.problem})`,
+      );
+      const error = Object.assign(new Error(details), { code: status.INVALID_ARGUMENT, details });
+      if (callback !== undefined) callback(error as ServiceError, null);
+      else failStream(call as ServerWritableStream<unknown, unknown>, error);
+    }) as Handler;
+  }
+  server.addService(definition, guarded as unknown as UntypedServiceImplementation);
 }

@@ -1,9 +1,21 @@
-import { assertNonNegativeMs, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
+import {
+  assertNonNegativeMs,
+  describe,
+  invalidArgument,
+  type Logger,
+  silentLogger,
+} from "@durabletask/api";
 import { type Backend, createTaskHubWorker, type TaskHubWorker } from "@durabletask/backend";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { bearerTokenInterceptor } from "./access-control.js";
 import { createGrpcExecutor } from "./grpc-executor.js";
 import { addSidecarServices } from "./grpc-server.js";
+
+/** The default of {@link SidecarServerOptions.maxReceiveMessageBytes}: 256 MiB. */
+const defaultMaxReceiveMessageBytes = 256 * 1024 * 1024;
+
+/** The largest {@link SidecarServerOptions.maxReceiveMessageBytes}: gRPC frames are 2 GiB at most. */
+const maxMessageBytesLimit = 0x7fffffff;
 
 /** Options of {@link createSidecarServer}. */
 export interface SidecarServerOptions {
@@ -13,7 +25,11 @@ export interface SidecarServerOptions {
   readonly host?: string | undefined;
   /** Default 4001; 0 picks a free port (see {@link SidecarServer.port}). */
   readonly port?: number | undefined;
-  /** Largest request accepted, in bytes; default 256 MiB (gRPC's own default is 4 MiB). */
+  /**
+   * Largest request accepted, in bytes (after decompression); larger ones are refused with
+   * RESOURCE_EXHAUSTED before they reach the engine, so this also bounds every payload (input,
+   * output, event data) the engine stores. Default 256 MiB (gRPC's own default is 4 MiB).
+   */
   readonly maxReceiveMessageBytes?: number | undefined;
   /** Episodes handed to SDK workers at once; default 1000. */
   readonly maxConcurrentOrchestrations?: number | undefined;
@@ -64,7 +80,17 @@ export async function createSidecarServer(options: SidecarServerOptions): Promis
     throw invalidArgument("port", `must be 0–65535, got ${port}`);
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   assertNonNegativeMs(drainTimeoutMs, "drainTimeoutMs");
-  const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 256 * 1024 * 1024;
+  const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
+  if (
+    !Number.isInteger(maxReceiveMessageBytes) ||
+    maxReceiveMessageBytes < 1 ||
+    maxReceiveMessageBytes > maxMessageBytesLimit
+  ) {
+    throw invalidArgument(
+      "maxReceiveMessageBytes",
+      `must be an integer from 1 to ${maxMessageBytesLimit}, got ${describe(maxReceiveMessageBytes)}`,
+    );
+  }
   const interceptors =
     options.authToken === undefined ? [] : [bearerTokenInterceptor(options.authToken, { logger })];
   const executor = createGrpcExecutor({ logger });

@@ -264,6 +264,8 @@ export function createSidecarService(options: SidecarServiceOptions) {
       }
     }
     await backend.createTaskHub();
+    // DeleteTaskHub stopped the backend; serve again without a sidecar restart.
+    await backend.start();
     return create(wire.CreateTaskHubResponseSchema, {});
   }
 

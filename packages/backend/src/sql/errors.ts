@@ -20,6 +20,17 @@ const transientCodes = [
   "BLOCKED",
 ];
 
+// What a user should know about the storage fault behind a code (by prefix, first match wins).
+const faultDescriptions: readonly (readonly [string, string])[] = [
+  ["SQLITE_BUSY", "the database is locked by another connection (busy timeout exceeded)"],
+  ["SQLITE_LOCKED", "the database is locked by another connection"],
+  ["SQLITE_READONLY", "the database is read-only (check the file's and directory's permissions)"],
+  ["SQLITE_FULL", "the database or disk is full"],
+  ["SQLITE_IOERR", "a disk I/O error occurred"],
+  ["SQLITE_CANTOPEN", "the database file cannot be opened"],
+  ["SQLITE_NOMEM", "out of memory"],
+];
+
 function codesOf(err: unknown): string[] {
   if (typeof err !== "object" || err === null) return [];
   const { code, extendedCode } = err as { code?: unknown; extendedCode?: unknown };
@@ -32,12 +43,26 @@ export function isTransientError(err: unknown): boolean {
 }
 
 /**
- * A driver error as a DurableTaskError: `Unavailable` for transient storage faults, `Internal`
- * for anything else; DurableTaskErrors pass through.
+ * A driver error as a DurableTaskError: `Unavailable` for transient storage faults (busy or
+ * locked, read-only, full, I/O errors, unreachable), whose message says which fault it is and
+ * that the operation may be retried once it clears; `Internal` for anything else.
+ * DurableTaskErrors pass through.
  */
 export function storageError(err: unknown, operation: string): DurableTaskError {
   if (DurableTaskError.is(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const code = isTransientError(err) ? "Unavailable" : "Internal";
-  return new DurableTaskError(code, `${operation}: storage failed: ${message}`, { cause: err });
+  if (!isTransientError(err)) {
+    return new DurableTaskError("Internal", `${operation}: storage failed: ${message}`, {
+      cause: err,
+    });
+  }
+  const codes = codesOf(err);
+  const fault = faultDescriptions.find(([prefix]) => codes.some((c) => c.startsWith(prefix)));
+  const what = fault?.[1] ?? "the storage is unavailable";
+  const code = codes.at(-1) ?? "";
+  return new DurableTaskError(
+    "Unavailable",
+    `${operation}: ${what}; retry once that is resolved (${code}: ${message})`,
+    { cause: err },
+  );
 }

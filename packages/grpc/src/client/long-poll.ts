@@ -1,11 +1,10 @@
 import {
   assertInstanceId,
-  assertNonNegativeMs,
   DurableTaskError,
   type Logger,
   type OrchestrationMetadata,
 } from "@durabletask/api";
-import type { WaitOptions } from "@durabletask/backend";
+import { type WaitOptions, waitOptionsOf } from "@durabletask/backend";
 import { backoffDelayMs, sleep } from "./backoff.js";
 import { fromOrchestrationState } from "./orchestration-state.js";
 import type { SidecarStub } from "./sidecar-stub.js";
@@ -29,11 +28,11 @@ export async function longPoll(
   stub: SidecarStub,
   method: "waitForInstanceStart" | "waitForInstanceCompletion",
   instanceId: string,
-  options: WaitOptions,
+  waitOptions: WaitOptions | undefined,
   logger: Logger,
 ): Promise<OrchestrationMetadata> {
   assertInstanceId(instanceId);
-  if (options.timeoutMs !== undefined) assertNonNegativeMs(options.timeoutMs, "timeoutMs");
+  const options = waitOptionsOf(waitOptions);
   const deadlineMs = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
   const request = { instanceId, getInputsAndOutputs: options.fetchPayloads ?? true };
   for (let attempt = 0; ; attempt++) {

@@ -11,6 +11,7 @@ const statusToCode: Readonly<Partial<Record<status, ErrorCode>>> = {
   [status.UNAVAILABLE]: "Unavailable",
   [status.UNIMPLEMENTED]: "Unimplemented",
   [status.UNAUTHENTICATED]: "Unauthenticated",
+  [status.RESOURCE_EXHAUSTED]: "PayloadTooLarge",
 };
 
 /** The gRPC status code of an error a `@grpc/grpc-js` call failed with, if it has one. */
@@ -24,8 +25,10 @@ function grpcStatusOf(error: unknown): status | undefined {
  * code (NOT_FOUND → `InstanceNotFound`, ALREADY_EXISTS → `InstanceExists`, INVALID_ARGUMENT →
  * `InvalidArgument`, FAILED_PRECONDITION → `NotCompleted`, DEADLINE_EXCEEDED → `Timeout`,
  * CANCELLED → `Aborted`, UNAVAILABLE → `Unavailable`, UNIMPLEMENTED → `Unimplemented`,
- * UNAUTHENTICATED → `Unauthenticated`, anything else → `Internal`); the message is the server's status details, so it still names the field
- * or the instance. The gRPC error is kept as `cause`. DurableTaskErrors pass through unchanged.
+ * UNAUTHENTICATED → `Unauthenticated`, RESOURCE_EXHAUSTED → `PayloadTooLarge`, anything else →
+ * `Internal`); the message is the server's status details, so it still names the field or the
+ * instance (for RESOURCE_EXHAUSTED, prefixed with what it means: the request or response is
+ * larger than the sidecar or this client accepts). The gRPC error is kept as `cause`. DurableTaskErrors pass through unchanged.
  */
 export function fromServiceError(error: unknown): DurableTaskError {
   if (DurableTaskError.is(error)) return error;
@@ -38,5 +41,12 @@ export function fromServiceError(error: unknown): DurableTaskError {
       : error instanceof Error
         ? error.message
         : String(error);
+  if (code === "PayloadTooLarge") {
+    return new DurableTaskError(
+      code,
+      `the message is larger than the sidecar accepts (its --max-message-bytes): ${message}`,
+      { cause: error },
+    );
+  }
   return new DurableTaskError(code, message, { cause: error });
 }

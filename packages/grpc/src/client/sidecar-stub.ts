@@ -13,6 +13,9 @@ import {
 import { grpcServiceDefinition } from "../service-definition.js";
 import { fromServiceError } from "./service-error.js";
 
+/** Deadlines further away than this (100 years) are sent as none. */
+const farDeadlineMs = 100 * 365 * 24 * 60 * 60 * 1000;
+
 /** Where and how to reach a sidecar; shared by the gRPC client and worker. */
 export interface SidecarConnectionOptions {
   /** `host:port` of the sidecar (no scheme); default `localhost:4001`. */
@@ -42,7 +45,10 @@ export type ResponseOf<K extends keyof Methods> = MessageShape<Methods[K]["outpu
 
 /** Per-call options of a {@link SidecarStub}. */
 export interface StubCallOptions {
-  /** Absolute deadline in epoch milliseconds; DEADLINE_EXCEEDED (`Timeout`) after it. */
+  /**
+   * Absolute deadline in epoch milliseconds; DEADLINE_EXCEEDED (`Timeout`) after it. One more
+   * than 100 years away is no deadline.
+   */
   readonly deadlineMs?: number | undefined;
   /** Cancels the call (CANCELLED → `Aborted`). */
   readonly signal?: AbortSignal | undefined;
@@ -171,7 +177,11 @@ export function createSidecarStub(options: SidecarStubOptions = {}): SidecarStub
   ): ClientUnaryCall | ClientReadableStream<ResponseOf<K>> {
     checkOpen();
     const message = create(TaskHubSidecarService.method[method].input as never, request as never);
-    const callOptions = options.deadlineMs === undefined ? {} : { deadline: options.deadlineMs };
+    // grpc-js cannot encode a deadline beyond 99,999,999 hours (grpc-timeout); it then never
+    // starts the call, which waits forever. Such a deadline means "no deadline" anyway.
+    const far = options.deadlineMs !== undefined && options.deadlineMs - Date.now() > farDeadlineMs;
+    const callOptions =
+      options.deadlineMs === undefined || far ? {} : { deadline: options.deadlineMs };
     const fn = client[method] as (...args: unknown[]) => ClientUnaryCall;
     const args: unknown[] = [message, metadata(), callOptions];
     if (callback !== undefined) args.push(callback);

@@ -1,10 +1,12 @@
 import {
   assertInstanceId,
   assertName,
+  assertOptionalBoolean,
   DurableTaskError,
   describe,
   invalidArgument,
   type Logger,
+  optionsOf,
   serializePayload,
   silentLogger,
 } from "@durabletask/api";
@@ -66,7 +68,8 @@ export function createTaskHubGrpcClient(options: TaskHubGrpcClientOptions = {}):
   const logger = options.logger ?? silentLogger;
   const stub = createSidecarStub(options);
   return {
-    async scheduleNewOrchestration(orchestrator, opts = {}) {
+    async scheduleNewOrchestration(orchestrator, options) {
+      const opts = optionsOf(options);
       const plan = createInstanceRequest(orchestrator, opts);
       try {
         const response = await stub.unary("startInstance", plan.request);
@@ -83,13 +86,15 @@ export function createTaskHubGrpcClient(options: TaskHubGrpcClientOptions = {}):
         return plan.instanceId;
       }
     },
-    async getOrchestrationState(instanceId, opts = {}) {
+    async getOrchestrationState(instanceId, options) {
+      const opts = optionsOf(options);
       assertInstanceId(instanceId);
+      assertOptionalBoolean(opts.fetchPayloads, "fetchPayloads");
       return getState(stub, instanceId, opts.fetchPayloads ?? true);
     },
-    waitForOrchestrationStart: (instanceId, opts = {}) =>
+    waitForOrchestrationStart: (instanceId, opts) =>
       longPoll(stub, "waitForInstanceStart", instanceId, opts, logger),
-    waitForOrchestrationCompletion: (instanceId, opts = {}) =>
+    waitForOrchestrationCompletion: (instanceId, opts) =>
       longPoll(stub, "waitForInstanceCompletion", instanceId, opts, logger),
     async raiseEvent(instanceId, eventName, data) {
       assertInstanceId(instanceId);
@@ -97,7 +102,8 @@ export function createTaskHubGrpcClient(options: TaskHubGrpcClientOptions = {}):
       const input = serializePayload(data, "data");
       await stub.unary("raiseEvent", { instanceId, name: eventName, input });
     },
-    async terminateOrchestration(instanceId, opts = {}) {
+    async terminateOrchestration(instanceId, options) {
+      const opts = optionsOf(options);
       assertInstanceId(instanceId);
       const output = serializePayload(opts.output, "output");
       const recursive = opts.recursive ?? true;
@@ -112,8 +118,10 @@ export function createTaskHubGrpcClient(options: TaskHubGrpcClientOptions = {}):
       assertInstanceId(instanceId);
       await stub.unary("resumeInstance", { instanceId, reason: reasonOf(reason) });
     },
-    async purgeOrchestrationState(instanceId, opts = {}) {
+    async purgeOrchestrationState(instanceId, options) {
+      const opts = optionsOf(options);
       assertInstanceId(instanceId);
+      assertOptionalBoolean(opts.recursive, "recursive");
       const response = await stub.unary("purgeInstances", {
         request: { case: "instanceId", value: instanceId },
         recursive: Boolean(opts.recursive),

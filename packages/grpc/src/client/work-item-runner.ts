@@ -1,5 +1,10 @@
 import { DurableTaskError, type Executor, type Logger } from "@durabletask/api";
-import type { ActivityRequest, OrchestratorRequest, WorkItem } from "@durabletask/api/proto";
+import {
+  type ActivityRequest,
+  OrchestrationStatus,
+  type OrchestratorRequest,
+  type WorkItem,
+} from "@durabletask/api/proto";
 import { withRemoteParent } from "@durabletask/backend";
 import { backoffDelayMs, sleep } from "./backoff.js";
 import type { RequestOf, SidecarStub, UnaryMethod } from "./sidecar-stub.js";
@@ -52,6 +57,9 @@ const abandonGraceMs = 5000;
  * - A completion that fails because the sidecar is unreachable is retried a few times; after
  *   that the sidecar hands the work item out again (stream closed or lease expired).
  * - An executor that throws gives its work item back with `AbandonTask*WorkItem`.
+ * - A result the sidecar refuses as too large (RESOURCE_EXHAUSTED) is replaced by a failure
+ *   with error type `PayloadTooLarge` (not retriable): the activity fails, or the orchestration
+ *   ends FAILED, instead of waiting forever.
  * - An item that arrives again while it still runs here (the sidecar re-delivers the items of a
  *   closed stream) is not run twice.
  */
@@ -224,14 +232,26 @@ export class WorkItemRunner {
 
   async #deliver(
     method: "completeOrchestratorTask" | "completeActivityTask",
-    request: RequestOf<"completeOrchestratorTask"> | RequestOf<"completeActivityTask">,
+    result: RequestOf<"completeOrchestratorTask"> | RequestOf<"completeActivityTask">,
     instanceId: string,
   ): Promise<void> {
+    let request = result;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#call(method, request);
         return;
       } catch (error) {
+        if (DurableTaskError.is(error, "PayloadTooLarge") && !isFailure(request)) {
+          // Sending the same result again cannot succeed, and without an answer the work item
+          // would wait for this worker forever: report the failure instead, so the orchestration
+          // (or its parent) sees why.
+          this.#options.logger.error(`${method}: the result is too large for the sidecar`, {
+            instanceId,
+            error,
+          });
+          request = tooLargeFailure(request, error.message);
+          continue;
+        }
         const retry = DurableTaskError.is(error, "Unavailable") && attempt < deliveryAttempts;
         if (retry && !this.#shutdown.signal.aborted) {
           await sleep(backoffDelayMs(attempt - 1, deliveryBackoff), this.#shutdown.signal);
@@ -268,4 +288,51 @@ export class WorkItemRunner {
       this.#options.logger.warn(message, { instanceId, error });
     }
   }
+}
+
+const tooLargeType = "PayloadTooLarge";
+
+function isFailure(
+  request: RequestOf<"completeOrchestratorTask"> | RequestOf<"completeActivityTask">,
+): boolean {
+  if ("taskId" in request) return request.failureDetails?.errorType === tooLargeType;
+  const action = (request as RequestOf<"completeOrchestratorTask">).actions?.[0]
+    ?.orchestratorActionType;
+  return (
+    action?.case === "completeOrchestration" &&
+    action.value.failureDetails?.errorType === tooLargeType
+  );
+}
+
+/** The completion that reports `request` as failed because its result was too large. */
+function tooLargeFailure(
+  request: RequestOf<"completeOrchestratorTask"> | RequestOf<"completeActivityTask">,
+  message: string,
+): RequestOf<"completeOrchestratorTask"> | RequestOf<"completeActivityTask"> {
+  const failureDetails = {
+    errorType: tooLargeType,
+    errorMessage: `the result could not be delivered: ${message}`,
+    isNonRetriable: true,
+  };
+  if ("taskId" in request) {
+    return {
+      instanceId: request.instanceId,
+      taskId: request.taskId,
+      completionToken: request.completionToken,
+      failureDetails,
+    };
+  }
+  return {
+    instanceId: request.instanceId,
+    completionToken: request.completionToken,
+    actions: [
+      {
+        id: -1,
+        orchestratorActionType: {
+          case: "completeOrchestration",
+          value: { orchestrationStatus: OrchestrationStatus.FAILED, failureDetails },
+        },
+      },
+    ],
+  };
 }
