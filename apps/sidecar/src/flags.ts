@@ -85,6 +85,11 @@ export const flags = {
     value: "<n>",
     help: "fail an orchestration (or activity) whose work item fails n times outside user code (default: 10)",
   },
+  "lock-timeout-ms": {
+    env: "DURABLETASK_LOCK_TIMEOUT_MS",
+    value: "<ms>",
+    help: "lease of a work item; a crashed sidecar's work is taken over after it (default: 30000)",
+  },
   "max-message-bytes": {
     env: "DURABLETASK_MAX_MESSAGE_BYTES",
     value: "<bytes>",
@@ -206,6 +211,7 @@ export function parseCommand(
       maxMessageBytes: maxMessageBytesOf(setting("max-message-bytes")),
       insecure: values.insecure === true || booleanOf(env[flags.insecure.env], flags.insecure.env),
       maxEpisodeAttempts: attemptsOf(get("max-episode-attempts", `${defaultMaxEpisodeAttempts}`)),
+      lockTimeoutMs: lockTimeoutOf(setting("lock-timeout-ms")),
       logLevel: oneOf<LogLevel>(get("log-level", "info"), logLevels),
       logFormat: oneOf<LogFormat>(get("log-format", "text"), logFormats),
     },
@@ -238,6 +244,7 @@ function parseFlags(args: readonly string[]) {
         "auth-token": string,
         insecure: { type: "boolean" },
         "max-episode-attempts": string,
+        "lock-timeout-ms": string,
         "max-message-bytes": string,
         "log-level": string,
         "log-format": string,
@@ -271,6 +278,16 @@ function attemptsOf({ value, source }: Setting): number {
     throw new UsageError(`${source}: must be an integer ≥ 1, got '${value}'`);
   }
   return attempts;
+}
+
+function lockTimeoutOf(setting: Setting | undefined): number | undefined {
+  if (setting === undefined) return undefined;
+  const { value, source } = setting;
+  const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1) {
+    throw new UsageError(`${source}: must be a number of milliseconds ≥ 1, got '${value}'`);
+  }
+  return ms;
 }
 
 function maxMessageBytesOf(setting: Setting | undefined): number | undefined {

@@ -62,6 +62,11 @@ export interface SidecarOptions {
    */
   readonly maxEpisodeAttempts?: number | undefined;
   /**
+   * How long a work item's lease lasts before another worker (or a restarted sidecar) may take it
+   * over; renewed at half its remaining time while the work runs. Default 30 s.
+   */
+  readonly lockTimeoutMs?: number | undefined;
+  /**
    * Largest request accepted, in bytes; larger ones (also once decompressed) are refused with
    * RESOURCE_EXHAUSTED, which bounds every payload the engine stores. Default
    * {@link maxReceiveMessageBytes} (256 MiB).
@@ -161,6 +166,8 @@ function createBackend(options: SidecarOptions, logger: Logger): Backend {
     return createSqliteBackend({
       path: options.db,
       synchronous: options.sqliteSynchronous,
+      orchestrationLockTimeoutMs: options.lockTimeoutMs,
+      activityLockTimeoutMs: options.lockTimeoutMs,
       logger,
     });
   }
@@ -179,6 +186,8 @@ function createBackend(options: SidecarOptions, logger: Logger): Backend {
   return createLibsqlBackend({
     url: options.libsqlUrl,
     authToken: options.libsqlAuthToken,
+    orchestrationLockTimeoutMs: options.lockTimeoutMs,
+    activityLockTimeoutMs: options.lockTimeoutMs,
     logger,
   });
 }

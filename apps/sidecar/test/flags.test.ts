@@ -49,6 +49,18 @@ describe("parseCommand", () => {
     );
   });
 
+  it("--lock-timeout-ms / DURABLETASK_LOCK_TIMEOUT_MS: milliseconds ≥ 1, default the backend's", () => {
+    expect(run([]).lockTimeoutMs).toBeUndefined();
+    expect(run(["--lock-timeout-ms", "5000"]).lockTimeoutMs).toBe(5000);
+    expect(run([], { DURABLETASK_LOCK_TIMEOUT_MS: "1500" }).lockTimeoutMs).toBe(1500);
+    expect(usageError(["--lock-timeout-ms", "0"])).toBe(
+      "--lock-timeout-ms: must be a number of milliseconds ≥ 1, got '0'",
+    );
+    expect(usageError([], { DURABLETASK_LOCK_TIMEOUT_MS: "1s" })).toBe(
+      "DURABLETASK_LOCK_TIMEOUT_MS (--lock-timeout-ms): must be a number of milliseconds ≥ 1, got '1s'",
+    );
+  });
+
   it("reads every flag", () => {
     expect(
       run([
