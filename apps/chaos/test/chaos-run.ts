@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTaskHubClient, type TaskHubClient } from "@durabletask/backend";
 import { createSqliteBackend } from "@durabletask/sqlite";
+import { checkTaskHubFile } from "@durabletask/testing";
 import { expect } from "vitest";
 import {
   approvalEvent,
@@ -109,6 +110,8 @@ export async function runChaos(
     await waitForAll(client, run.orchestrations, run.waitMs);
     await run.finish();
     const stats = await verifyChaos(client, run.logPath, run.orchestrations);
+    // The storage rules hold after every kill, not just the outcomes the client can see.
+    expect(checkTaskHubFile(run.dbPath), "task hub invariants").toEqual([]);
     return { ...stats, atKills, seconds: ((Date.now() - startedAt) / 1000).toFixed(1) };
   } finally {
     await backend.stop();

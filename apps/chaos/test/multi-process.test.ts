@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Backend, createTaskHubClient, type TaskHubClient } from "@durabletask/backend";
 import { createLibsqlBackend } from "@durabletask/libsql";
 import { createSqliteBackend } from "@durabletask/sqlite";
+import { checkTaskHubFile } from "@durabletask/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { approvalEvent, approvalFor, chaosOrchestrationName } from "../src/chaos-orchestration.js";
 import { groupByCall, type LoggedExecution, readActivityLog } from "./activity-log.js";
@@ -26,6 +27,8 @@ interface Store {
   readonly name: string;
   readonly args: (dir: string) => string[];
   readonly client: (dir: string) => Backend;
+  /** The database file, for the invariant check. */
+  readonly file: (dir: string) => string;
 }
 
 // The libSQL backend on a `file:` URL: four processes contend on one database file through
@@ -36,11 +39,13 @@ const stores: Store[] = [
     name: "one SQLite file",
     args: (dir) => ["--db", join(dir, "shared.sqlite3")],
     client: (dir) => createSqliteBackend({ path: join(dir, "shared.sqlite3") }),
+    file: (dir) => join(dir, "shared.sqlite3"),
   },
   {
     name: "one libSQL database (file: URL)",
     args: (dir) => ["--libsql-url", `file:${join(dir, "shared.db")}`],
     client: (dir) => createLibsqlBackend({ url: `file:${join(dir, "shared.db")}` }),
+    file: (dir) => join(dir, "shared.db"),
   },
 ];
 
@@ -132,6 +137,7 @@ describe.each(stores)("4 worker processes on $name", (store) => {
     for (const worker of survivors) expect(await worker.stop(), worker.stderr()).toBe(0);
 
     const stats = await verifyChaos(client, logPath, orchestrations);
+    expect(checkTaskHubFile(store.file(dir)), "task hub invariants").toEqual([]);
     const executions = readActivityLog(logPath).executions;
     // The stalled call was taken over by another process, once its lease ran out.
     const calls = groupByCall(executions);
