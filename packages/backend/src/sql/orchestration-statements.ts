@@ -60,25 +60,54 @@ const claimEvents = `UPDATE Inbox SET DequeueCount = DequeueCount + 1, LockedBy 
       AND (E.ExecutionID IS NULL OR E.ExecutionID = I.ExecutionID))
   RETURNING InstanceID, SequenceNumber, VisibleTime, DequeueCount, EventPayload`;
 
-const readHistory = `SELECT InstanceID, EventPayload FROM History
+const readHistory = `SELECT InstanceID, SequenceNumber, EventPayload FROM History
   WHERE InstanceID IN (SELECT InstanceID FROM Instances WHERE LockedBy = ?)
   ORDER BY InstanceID, SequenceNumber`;
 
+// With known histories: for a listed instance only the rows from its last known event on (that
+// row proves the known prefix is still what the database holds).
+function readHistoryTail(known: number): string {
+  const values = Array.from({ length: known }, () => "(?, ?)").join(", ");
+  return `WITH Known (InstanceID, KnownCount) AS (VALUES ${values})
+  SELECT H.InstanceID, H.SequenceNumber, H.EventPayload
+  FROM (SELECT I.InstanceID, COALESCE(K.KnownCount - 1, 0) AS FirstRow
+      FROM Instances AS I LEFT JOIN Known AS K ON K.InstanceID = I.InstanceID
+      WHERE I.LockedBy = ?) AS L
+    JOIN History AS H ON H.InstanceID = L.InstanceID AND H.SequenceNumber >= L.FirstRow
+  ORDER BY H.InstanceID, H.SequenceNumber`;
+}
+
+/** The whole history of one instance: `EventPayload` in order. */
+export function fullHistoryStatement(instanceId: string): SqlStatement {
+  return {
+    sql: "SELECT EventPayload FROM History WHERE InstanceID = ? ORDER BY SequenceNumber",
+    args: [instanceId],
+  };
+}
+
+function historyReadStatement(token: string, known: readonly [string, number][]): SqlStatement {
+  if (known.length === 0) return { sql: readHistory, args: [token] };
+  return { sql: readHistoryTail(known.length), args: [...known.flat(), token] };
+}
+
 /**
  * Locks up to `maxCount` instances under `token`, claims their events and reads their history
- * (one batch). Results: locked ids; claimed `InstanceID, SequenceNumber, VisibleTime,
- * DequeueCount, EventPayload`; history `InstanceID, EventPayload` in order.
+ * (one batch). `known` lists `[instance id, events known]` of cached histories: for those only
+ * the rows from the last known one on are read. Results: locked ids; claimed `InstanceID,
+ * SequenceNumber, VisibleTime, DequeueCount, EventPayload`; history `InstanceID, SequenceNumber,
+ * EventPayload` in order.
  */
 export function lockOrchestrationStatements(
   token: string,
   maxCount: number,
   nowMs: number,
   expiresAtMs: number,
+  known: readonly [string, number][] = [],
 ): SqlStatement[] {
   return [
     named(lockInstances, { token, expires: expiresAtMs, now: nowMs, limit: maxCount }),
     { sql: claimEvents, args: [token, token, nowMs, nowMs] },
-    { sql: readHistory, args: [token] },
+    historyReadStatement(token, known),
   ];
 }
 

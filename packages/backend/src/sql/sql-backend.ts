@@ -44,6 +44,7 @@ import { creationOutcome, reusePolicyOf } from "./creation.js";
 import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
 import { GroupCommitter } from "./group-commit.js";
+import { HistoryCache } from "./history-cache.js";
 import {
   addEventStatements,
   createInstanceStatements,
@@ -55,6 +56,7 @@ import { Listeners } from "./listeners.js";
 import { type ResolvedOptions, resolveOptions, type SqlBackendOptions } from "./options.js";
 import {
   abandonOrchestrationStatements,
+  fullHistoryStatement,
   lockOrchestrationStatements,
   renewOrchestrationStatement,
 } from "./orchestration-statements.js";
@@ -86,6 +88,7 @@ class SqlBackend implements Backend {
   readonly #listeners: Listeners;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #group: GroupCommitter | undefined;
+  readonly #histories: HistoryCache;
   #started = false;
 
   constructor(options: ResolvedOptions) {
@@ -93,6 +96,7 @@ class SqlBackend implements Backend {
     this.description = options.driver.description;
     this.#listeners = new Listeners(options.logger);
     this.#group = options.groupCommit ? new GroupCommitter(options.driver) : undefined;
+    this.#histories = new HistoryCache(options.historyCacheSize);
   }
 
   async createTaskHub(): Promise<void> {
@@ -109,6 +113,7 @@ class SqlBackend implements Backend {
   async deleteTaskHub(): Promise<void> {
     const results = await this.#batch("deleteTaskHub", dropSchemaStatements(), "write", true);
     await this.stop();
+    this.#histories.clear();
     if (Number(results[0]?.rows[0]?.[0]) === 0) {
       throw new DurableTaskError("TaskHubNotFound", `there is no task hub in ${this.description}`);
     }
@@ -166,9 +171,26 @@ class SqlBackend implements Backend {
     const token = this.#token();
     const now = this.#o.now();
     const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
-    const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt);
+    const known = this.#histories.knownCounts();
+    const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt, known);
     const results = await this.#batch("lockOrchestrationWorkItems", statements, "write");
-    return orchestrationItems(results, token, expiresAt);
+    const { items, needsHistory } = orchestrationItems(results, token, expiresAt, (id, rows) =>
+      this.#histories.resolve(id, rows),
+    );
+    if (needsHistory.length === 0) return items;
+    // A cached history no longer matches the database (rare): read those whole.
+    const read = await this.#batch(
+      "lockOrchestrationWorkItems",
+      needsHistory.map(fullHistoryStatement),
+      "read",
+    );
+    const histories = new Map(
+      needsHistory.map((id, i) => [id, (read[i]?.rows ?? []).map((row) => decodeEvent(row[0]))]),
+    );
+    return items.map((item) => {
+      const history = histories.get(item.instanceId);
+      return history === undefined ? item : { ...item, history };
+    });
   }
 
   async completeOrchestrationWorkItem(
@@ -181,9 +203,18 @@ class SqlBackend implements Backend {
     const children = childrenOf(commit);
     const now = this.#o.now();
     const statements = commitStatements(item, commit, children, now);
+    // Whatever happens next, the cached history is stale until this commit is known to apply.
+    this.#histories.delete(item.instanceId);
     const results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
     const outcome = new CommitOutcome(statements, results);
     if (!outcome.released) throw lockLost(`orchestration '${item.instanceId}'`);
+    if (commit.instance.completedAtMs === undefined) {
+      const appended = commit.appendHistory;
+      this.#histories.set(
+        item.instanceId,
+        commit.resetHistory ? [...appended] : [...item.history, ...appended],
+      );
+    }
     outcome.announce(this.#listeners, item.instanceId, commit, children, now);
   }
 
@@ -316,6 +347,7 @@ class SqlBackend implements Backend {
       purgeInstanceStatements(instanceId),
       "write",
     );
+    this.#histories.delete(instanceId);
     if ((results[results.length - 2]?.changes ?? 0) > 0) {
       this.#listeners.instanceChanged(instanceId);
       return;
@@ -339,6 +371,7 @@ class SqlBackend implements Backend {
       "write",
     );
     const ids = lastRows(results).map((row) => text(row[0], "InstanceID"));
+    for (const id of ids) this.#histories.delete(id);
     this.#listeners.instanceChanged(...ids);
     return ids.length;
   }
