@@ -52,6 +52,7 @@ import {
   metadataStatement,
   purgeInstanceStatements,
 } from "./instance-statements.js";
+import { LeasedInstances } from "./leased-instances.js";
 import { Listeners } from "./listeners.js";
 import { type ResolvedOptions, resolveOptions, type SqlBackendOptions } from "./options.js";
 import {
@@ -89,6 +90,7 @@ class SqlBackend implements Backend {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #group: GroupCommitter | undefined;
   readonly #histories: HistoryCache;
+  readonly #leased = new LeasedInstances();
   #started = false;
 
   constructor(options: ResolvedOptions) {
@@ -162,7 +164,7 @@ class SqlBackend implements Backend {
     if (lastRows(results).length === 0) {
       throw new DurableTaskError("InstanceNotFound", `no orchestration instance '${instanceId}'`);
     }
-    if ((results[0]?.changes ?? 0) > 0) this.#listeners.work("orchestration", now);
+    if ((results[0]?.changes ?? 0) > 0) this.#announce(instanceId, now);
   }
 
   async lockOrchestrationWorkItems(maxCount: number): Promise<OrchestrationWorkItem[]> {
@@ -177,6 +179,7 @@ class SqlBackend implements Backend {
     const { items, needsHistory } = orchestrationItems(results, token, expiresAt, (id, rows) =>
       this.#histories.resolve(id, rows),
     );
+    for (const item of items) this.#leased.add(item.instanceId, token, expiresAt);
     if (needsHistory.length === 0) return items;
     // A cached history no longer matches the database (rare): read those whole.
     const read = await this.#batch(
@@ -205,7 +208,12 @@ class SqlBackend implements Backend {
     const statements = commitStatements(item, commit, children, now);
     // Whatever happens next, the cached history is stale until this commit is known to apply.
     this.#histories.delete(item.instanceId);
-    const results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
+    } finally {
+      this.#endLease(item, now);
+    }
     const outcome = new CommitOutcome(statements, results);
     if (!outcome.released) throw lockLost(`orchestration '${item.instanceId}'`);
     if (commit.instance.completedAtMs === undefined) {
@@ -228,7 +236,12 @@ class SqlBackend implements Backend {
       item.lockToken,
       now + delayMs,
     );
-    const results = await this.#batch("abandonOrchestrationWorkItem", statements, "write");
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("abandonOrchestrationWorkItem", statements, "write");
+    } finally {
+      this.#endLease(item, now);
+    }
     if (results[1]?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
     announceNextVisible(this.#listeners, lastRows(results), now);
   }
@@ -240,6 +253,7 @@ class SqlBackend implements Backend {
     const statement = renewOrchestrationStatement(item.instanceId, item.lockToken, expiresAt);
     const [result] = await this.#batch("renewOrchestrationWorkItemLock", [statement], "write");
     if (result?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
+    this.#leased.renew(item.instanceId, item.lockToken, expiresAt);
     return expiresAt;
   }
 
@@ -262,7 +276,7 @@ class SqlBackend implements Backend {
     const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
     const results = await this.#batch("completeActivityWorkItem", statements, "write");
     if (results[1]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
-    if ((results[0]?.changes ?? 0) > 0) this.#listeners.work("orchestration", now);
+    if ((results[0]?.changes ?? 0) > 0) this.#announce(item.instanceId, now);
   }
 
   async abandonActivityWorkItem(item: ActivityWorkItem, delayMs: number): Promise<void> {
@@ -388,6 +402,18 @@ class SqlBackend implements Backend {
         "NotInitialized",
         `the backend ${this.description} is not started`,
       );
+    }
+  }
+
+  /** Announces new orchestration work of `instanceId`, unless a lease held here defers it. */
+  #announce(instanceId: string, nowMs: number): void {
+    if (!this.#leased.defer(instanceId, nowMs)) this.#listeners.work("orchestration", nowMs);
+  }
+
+  /** The episode's lease ends here (committed, abandoned or lost): announce deferred work. */
+  #endLease(item: OrchestrationWorkItem, nowMs: number): void {
+    if (this.#leased.release(item.instanceId, item.lockToken)) {
+      this.#listeners.work("orchestration", nowMs);
     }
   }
 

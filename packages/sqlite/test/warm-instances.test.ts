@@ -5,9 +5,12 @@ import {
   eventRaisedEvent,
   executionStartedEvent,
   orchestratorStartedEvent,
+  taskCompletedEvent,
+  taskScheduledEvent,
 } from "@durabletask/api";
 import type { HistoryEvent } from "@durabletask/api/proto";
 import type { Backend, OrchestrationCommit, OrchestrationWorkItem } from "@durabletask/backend";
+import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createSqliteBackend } from "../src/index.js";
 
@@ -172,5 +175,66 @@ describe("sqlite history cache", () => {
     for (const historyCacheSize of [-1, 1.5, 5000]) {
       expect(() => createSqliteBackend({ historyCacheSize })).toThrow(/^historyCacheSize:/);
     }
+  });
+});
+
+describe("sqlite work for an instance leased here", () => {
+  it("is announced when the lease ends, not while the episode runs", async () => {
+    const [a] = await twoBackends();
+    await create(a, "exec-1");
+    const first = await lockIt(a);
+    const tasks = [taskScheduledEvent(0, ++clock, "Step"), taskScheduledEvent(1, ++clock, "Step")];
+    await a.completeOrchestrationWorkItem(
+      first,
+      commitOf(first, "exec-1", [], { activities: tasks }),
+    );
+    const activities = await a.lockActivityWorkItems(2);
+    expect(activities).toHaveLength(2);
+    await raise(a);
+    const leased = await lockIt(a);
+    let wakeUps = 0;
+    a.subscribe({ onWork: (kind) => (kind === "orchestration" ? wakeUps++ : undefined) });
+    const [one, two] = activities;
+    if (one === undefined || two === undefined) throw new Error("no activity");
+    await a.completeActivityWorkItem(one, taskCompletedEvent(++clock, 0, "1"));
+    expect(wakeUps).toBe(0);
+    await a.completeOrchestrationWorkItem(leased, commitOf(leased, "exec-1", []));
+    expect(wakeUps).toBeGreaterThan(0);
+    const next = await lockIt(a);
+    expect(next.newEvents.map((e) => e.eventType.case)).toEqual(["taskCompleted"]);
+    wakeUps = 0;
+    await a.completeActivityWorkItem(two, taskCompletedEvent(++clock, 1, "2"));
+    expect(wakeUps).toBe(0);
+    await a.abandonOrchestrationWorkItem(next, 0);
+    expect(wakeUps).toBeGreaterThan(0);
+    const last = await lockIt(a);
+    expect(last.newEvents.map((e) => e.eventType.case)).toEqual(["taskCompleted", "taskCompleted"]);
+  });
+});
+
+describe("sqlite schema upgrade", () => {
+  it("adds the start-row index to a version-1 database made without it, keeping its data", async () => {
+    const path = join(dir, `upgrade-${++files}.sqlite3`);
+    const old = createSqliteBackend({ path });
+    await old.start();
+    await old.createOrchestrationInstance(
+      executionStartedEvent({ name: "Old", instanceId: "kept", executionId: "e" }, ++clock),
+    );
+    await old.stop();
+    // What a database written before the index existed looks like.
+    const raw = new Database(path);
+    raw.exec("DROP INDEX IX_Inbox_Starts");
+    raw.close();
+    const upgraded = createSqliteBackend({ path });
+    open.push(upgraded);
+    await upgraded.start();
+    const check = new Database(path, { readonly: true });
+    const index = check
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'IX_Inbox_Starts'")
+      .all();
+    check.close();
+    expect(index).toHaveLength(1);
+    const [item] = await upgraded.lockOrchestrationWorkItems(1);
+    expect(item?.instanceId).toBe("kept");
   });
 });
