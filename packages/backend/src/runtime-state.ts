@@ -39,6 +39,12 @@ const observedUpTo = new WeakMap<HistoryEvent, Observed>();
 const maxLookBack = 256;
 
 /**
+ * Shorter histories are cheap to observe and not recorded: many instances with short histories
+ * (100,000 waiting ones) would otherwise keep a record each until a full garbage collection.
+ */
+const minRecordedLength = 64;
+
+/**
  * The state of one orchestration execution while an episode runs: the committed history, the
  * events added this episode, and the outbox the episode produces. It derives the instance row
  * from history alone, so an episode never needs to read the instance row.
@@ -210,7 +216,7 @@ export class OrchestrationRuntimeState {
   private remember(): void {
     const old = this.oldEvents;
     const last = this.newEvents[this.newEvents.length - 1] ?? old[old.length - 1];
-    if (last === undefined) return;
+    if (last === undefined || old.length + this.newEvents.length < minRecordedLength) return;
     observedUpTo.set(last, {
       first: old[0] ?? this.newEvents[0],
       length: old.length + this.newEvents.length,

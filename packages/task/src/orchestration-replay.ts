@@ -61,7 +61,8 @@ function macrotaskBoundary(): Promise<void> {
  * @internal
  */
 export class OrchestrationReplay {
-  readonly #request: OrchestratorRequest;
+  /** The first request's ids (a kept replay holds no request, so no history arrays). */
+  readonly #ids: Pick<OrchestratorRequest, "instanceId" | "executionId">;
   readonly #registry: TaskRegistry;
   readonly #logger: Logger;
   readonly #state = new ExecutionState();
@@ -87,7 +88,7 @@ export class OrchestrationReplay {
   #segmentStart = 0;
 
   constructor(request: OrchestratorRequest, registry: TaskRegistry, logger: Logger) {
-    this.#request = request;
+    this.#ids = { instanceId: request.instanceId, executionId: request.executionId };
     this.#registry = registry;
     this.#logger = logger;
   }
@@ -232,7 +233,7 @@ export class OrchestrationReplay {
       this.#fail({ errorType: "OrchestratorNotRegistered", errorMessage });
       return false;
     }
-    const ctx = new DurableOrchestrationContext(this.#state, executionInfo(started, this.#request));
+    const ctx = new DurableOrchestrationContext(this.#state, executionInfo(started, this.#ids));
     invoke(orchestrator, ctx, started.input).then(
       (value) => {
         this.#outcome = { ok: true, value };
@@ -326,7 +327,7 @@ async function invoke(
 
 function executionInfo(
   started: ExecutionStartedEvent,
-  request: OrchestratorRequest,
+  request: Pick<OrchestratorRequest, "instanceId" | "executionId">,
 ): ExecutionInfo {
   const instance = started.orchestrationInstance;
   return {

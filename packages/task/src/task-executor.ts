@@ -25,7 +25,7 @@ export interface TaskExecutorOptions {
   readonly logger?: Logger | undefined;
   /**
    * How many running orchestration executions stay replayed in memory between episodes; default
-   * 1000, 0 turns it off. An episode of a cached execution applies only the events it has not
+   * 256, 0 turns it off. An episode of a cached execution applies only the events it has not
    * seen (when its history starts with exactly what was applied; otherwise it replays from the
    * start), so a long history is not replayed again at every step. The least recently used
    * execution is dropped first; completed, failed and continued-as-new ones at once.
@@ -34,7 +34,7 @@ export interface TaskExecutorOptions {
 }
 
 /** The default of {@link TaskExecutorOptions.replayCacheSize}. */
-export const defaultReplayCacheSize = 1000;
+export const defaultReplayCacheSize = 256;
 
 function cacheSizeOf(value: unknown): number {
   if (value === undefined) return defaultReplayCacheSize;
