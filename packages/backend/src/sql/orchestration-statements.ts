@@ -74,7 +74,7 @@ function readHistoryTail(known: number): string {
   const values = Array.from({ length: known }, () => "(?, ?)").join(", ");
   return `WITH Known (InstanceID, KnownCount) AS (VALUES ${values})
   SELECT H.InstanceID, H.SequenceNumber, H.EventPayload
-  FROM (SELECT I.InstanceID, COALESCE(K.KnownCount - 1, 0) AS FirstRow
+  FROM (SELECT I.InstanceID, COALESCE(CAST(K.KnownCount AS INTEGER) - 1, 0) AS FirstRow
       FROM Instances AS I LEFT JOIN Known AS K ON K.InstanceID = I.InstanceID
       WHERE I.LockedBy = CAST(? AS TEXT)) AS L
     JOIN History AS H ON H.InstanceID = L.InstanceID AND H.SequenceNumber >= L.FirstRow
