@@ -66,16 +66,15 @@ export async function runEpisode(
     return state.toCommit(nowMs);
   }
   for (let generation = 0; ; generation++) {
-    const response = await ctx.executor.executeOrchestrator(
-      create(OrchestratorRequestSchema, {
-        instanceId: item.instanceId,
-        executionId: state.executionId,
-        pastEvents: [...state.oldEvents],
-        newEvents: state.newEvents,
-        orchestrationTraceContext: orchestrationTraceContext(state.startEvent, state.startedAt),
-      }),
-      { signal: ctx.signal },
-    );
+    const request = create(OrchestratorRequestSchema, {
+      instanceId: item.instanceId,
+      executionId: state.executionId,
+      orchestrationTraceContext: orchestrationTraceContext(state.startEvent, state.startedAt),
+    });
+    // Assigned rather than passed to create(), which would visit every event of a long history.
+    request.pastEvents = state.oldEvents as HistoryEvent[];
+    request.newEvents = [...state.newEvents];
+    const response = await ctx.executor.executeOrchestrator(request, { signal: ctx.signal });
     if (response.customStatus !== undefined) state.customStatus = response.customStatus;
     const outcome = applyActions(state, response.actions, nowMs);
     if (outcome.kind === "applied") break;

@@ -18,6 +18,33 @@ import type {
   TimerStart,
 } from "./backend.js";
 
+/** What observing a history up to one of its events found. */
+interface Observed {
+  /** The history's first event and length up to the event, to recognize the same history. */
+  readonly first: HistoryEvent | undefined;
+  readonly length: number;
+  readonly start: HistoryEvent | undefined;
+  readonly completion: HistoryEvent | undefined;
+  readonly suspended: boolean;
+  readonly lastUpdatedAtMs: number;
+}
+
+/**
+ * The state at the last event of each committed history, by that event (the same objects come
+ * back with a warm instance's next work item), so a long history is not observed event by event
+ * at every episode.
+ */
+const observedUpTo = new WeakMap<HistoryEvent, Observed>();
+
+/** How far back from the end of a history to look for a known state before observing it all. */
+const maxLookBack = 256;
+
+/**
+ * Shorter histories are cheap to observe and not recorded: many instances with short histories
+ * (100,000 waiting ones) would otherwise keep a record each until a full garbage collection.
+ */
+const minRecordedLength = 64;
+
 /**
  * The state of one orchestration execution while an episode runs: the committed history, the
  * events added this episode, and the outbox the episode produces. It derives the instance row
@@ -43,7 +70,20 @@ export class OrchestrationRuntimeState {
   constructor(instanceId: string, history: readonly HistoryEvent[]) {
     this.instanceId = instanceId;
     this.oldEvents = history;
-    for (const e of history) this.observe(e);
+    let from = 0;
+    const stop = Math.max(0, history.length - maxLookBack);
+    for (let i = history.length - 1; i >= stop; i--) {
+      const known = observedUpTo.get(history[i] as HistoryEvent);
+      if (known !== undefined && known.length === i + 1 && known.first === history[0]) {
+        this.start = known.start;
+        this.completion = known.completion;
+        this.suspended = known.suspended;
+        this.lastUpdatedAtMs = known.lastUpdatedAtMs;
+        from = i + 1;
+        break;
+      }
+    }
+    for (let i = from; i < history.length; i++) this.observe(history[i] as HistoryEvent);
   }
 
   /** A fresh execution that continues `previous` as new (history restarts). */
@@ -165,6 +205,7 @@ export class OrchestrationRuntimeState {
 
   /** Everything this episode writes. */
   toCommit(nowMs: number): OrchestrationCommit {
+    this.remember();
     return {
       resetHistory: this.continuedAsNew,
       appendHistory: this.newEvents,
@@ -175,6 +216,21 @@ export class OrchestrationRuntimeState {
       subOrchestrations: this.subOrchestrations,
       cancelPendingWork: this.continuedAsNew || this.isCompleted,
     };
+  }
+
+  /** Records the state at the last event, for the next episode's history (see `observedUpTo`). */
+  private remember(): void {
+    const old = this.oldEvents;
+    const last = this.newEvents[this.newEvents.length - 1] ?? old[old.length - 1];
+    if (last === undefined || old.length + this.newEvents.length < minRecordedLength) return;
+    observedUpTo.set(last, {
+      first: old[0] ?? this.newEvents[0],
+      length: old.length + this.newEvents.length,
+      start: this.start,
+      completion: this.completion,
+      suspended: this.suspended,
+      lastUpdatedAtMs: this.lastUpdatedAtMs,
+    });
   }
 
   /** Ids of every sub-orchestration this execution created, in creation order, without repeats. */

@@ -32,6 +32,59 @@ export interface WorkDispatcherOptions {
 
 const minPollIntervalMs = 50;
 
+/** Most future wake-up times remembered; later ones are found by polling. */
+const maxWakeTimes = 100_000;
+
+/**
+ * The times work becomes visible in the future (timers, delayed retries), earliest first: a
+ * binary min-heap, so many timers due at different moments each wake the loop when due instead
+ * of only the earliest one (the rest waited for the next poll, with back-off).
+ */
+class WakeTimes {
+  readonly #heap: number[] = [];
+
+  get earliest(): number {
+    return this.#heap[0] ?? Number.POSITIVE_INFINITY;
+  }
+
+  add(atMs: number): void {
+    const heap = this.#heap;
+    if (heap.length >= maxWakeTimes && atMs >= this.earliest) return;
+    heap.push(atMs);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((heap[parent] as number) <= atMs) break;
+      heap[i] = heap[parent] as number;
+      i = parent;
+    }
+    heap[i] = atMs;
+  }
+
+  /** Forgets every time up to `nowMs` (that work is visible now). */
+  dropUntil(nowMs: number): void {
+    while (this.earliest <= nowMs) this.#pop();
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop() as number;
+    if (heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child =
+        right < heap.length && (heap[right] as number) < (heap[left] as number) ? right : left;
+      if ((heap[child] as number) >= last) break;
+      heap[i] = heap[child] as number;
+      i = child;
+    }
+    heap[i] = last;
+  }
+}
+
 /**
  * Runs a fetch → process loop with bounded concurrency. Work created in this process is announced
  * through {@link WorkDispatcher.notify} and fetched at once; work that becomes visible later (timers)
@@ -45,7 +98,7 @@ export class WorkDispatcher<T> {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private pending = false;
-  private nextWakeAtMs = Number.POSITIVE_INFINITY;
+  private readonly wakeTimes = new WakeTimes();
   private pollIntervalMs = minPollIntervalMs;
 
   constructor(
@@ -69,9 +122,10 @@ export class WorkDispatcher<T> {
     if (visibleAtMs <= Date.now()) {
       this.pending = true;
       this.wake?.();
-    } else if (visibleAtMs < this.nextWakeAtMs) {
-      this.nextWakeAtMs = visibleAtMs;
-      this.wake?.();
+    } else {
+      const earliest = this.wakeTimes.earliest;
+      this.wakeTimes.add(visibleAtMs);
+      if (visibleAtMs < earliest) this.wake?.();
     }
   }
 
@@ -118,11 +172,12 @@ export class WorkDispatcher<T> {
         continue;
       }
       const now = Date.now();
-      if (!this.pending && now < nextPollAtMs && now < this.nextWakeAtMs) {
-        await this.sleep(Math.min(nextPollAtMs, this.nextWakeAtMs) - now);
+      const wakeAtMs = this.wakeTimes.earliest;
+      if (!this.pending && now < nextPollAtMs && now < wakeAtMs) {
+        await this.sleep(Math.min(nextPollAtMs, wakeAtMs) - now);
         continue;
       }
-      if (this.nextWakeAtMs <= now) this.nextWakeAtMs = Number.POSITIVE_INFINITY;
+      this.wakeTimes.dropUntil(now);
       this.pending = false;
       const items = await this.fetch(free);
       if (!this.running) {

@@ -73,6 +73,24 @@ describe("WorkDispatcher", () => {
     await d.stop();
   });
 
+  it("wakes up for each of several later visibility times, not only the earliest", async () => {
+    const q = queueSource(0);
+    const d = new WorkDispatcher(q.source, { ...options, maxPollIntervalMs: 60_000 });
+    d.start();
+    await sleep(800); // idle: the poll interval has grown
+    const first = Date.now() + 100;
+    const second = Date.now() + 600;
+    d.notify(second);
+    d.notify(first);
+    setTimeout(() => q.queue.push(1), 90);
+    setTimeout(() => q.queue.push(2), 590);
+    while (q.processed.length < 2) await sleep(2);
+    expect(Date.now()).toBeGreaterThanOrEqual(second);
+    // Polling alone (back-off after the first item) would find it about 250 ms late.
+    expect(Date.now() - second).toBeLessThan(150);
+    await d.stop();
+  });
+
   it("drains in-flight items on stop and abandons a failing one", async () => {
     const abandoned: number[] = [];
     const q = queueSource(100);

@@ -12,6 +12,11 @@ export interface LibsqlBackendOptions extends LibsqlDriverOptions {
   readonly activityLockTimeoutMs?: number | undefined;
   /** Prefix of lock tokens; default `<hostname>,<pid>`. */
   readonly workerName?: string | undefined;
+  /**
+   * How many instances' histories (of at least 64 events) stay in memory between episodes, so a
+   * warm instance's episode reads only its new history rows; default 128, 0 turns it off.
+   */
+  readonly historyCacheSize?: number | undefined;
 }
 
 /**
@@ -37,5 +42,6 @@ export function createLibsqlBackend(options: LibsqlBackendOptions): Backend {
     orchestrationLockTimeoutMs: options.orchestrationLockTimeoutMs,
     activityLockTimeoutMs: options.activityLockTimeoutMs,
     workerName: options.workerName,
+    historyCacheSize: options.historyCacheSize,
   });
 }

@@ -18,6 +18,11 @@ export interface SqliteBackendOptions {
   readonly logger?: Logger | undefined;
   /** Prefix of lock tokens; default `<hostname>,<pid>`. */
   readonly workerName?: string | undefined;
+  /**
+   * How many instances' histories (of at least 64 events) stay in memory between episodes, so a
+   * warm instance's episode reads only its new history rows; default 128, 0 turns it off.
+   */
+  readonly historyCacheSize?: number | undefined;
 }
 
 function pathOf(value: unknown): string {
@@ -71,5 +76,6 @@ export function createSqliteBackend(options: SqliteBackendOptions = {}): Backend
     orchestrationLockTimeoutMs: options.orchestrationLockTimeoutMs,
     activityLockTimeoutMs: options.activityLockTimeoutMs,
     workerName: options.workerName,
+    historyCacheSize: options.historyCacheSize,
   });
 }

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, equals } from "@bufbuild/protobuf";
 import {
   DurableTaskError,
   deserializePayload,
@@ -10,6 +10,7 @@ import {
 import {
   type ExecutionStartedEvent,
   type HistoryEvent,
+  HistoryEventSchema,
   type OrchestratorAction,
   type OrchestratorRequest,
   type OrchestratorResponse,
@@ -39,8 +40,8 @@ export async function replayOrchestration(
   logger: Logger,
 ): Promise<OrchestratorResponse> {
   const replay = new OrchestrationReplay(request, registry, logger);
-  await replay.run();
-  return replay.response();
+  await replay.run(request);
+  return replay.response(request);
 }
 
 // Lets every queued microtask run. User continuations after a settled task are microtasks (a
@@ -52,36 +53,68 @@ function macrotaskBoundary(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-class OrchestrationReplay {
-  readonly #request: OrchestratorRequest;
+/**
+ * One execution's orchestrator, replayed. After an episode that did not end the execution it can
+ * be kept and resumed by the next episode's request ({@link OrchestrationReplay.continues}), so a
+ * warm instance applies only the events it has not seen instead of replaying its whole history.
+ *
+ * @internal
+ */
+export class OrchestrationReplay {
+  /** The first request's ids (a kept replay holds no request, so no history arrays). */
+  readonly #ids: Pick<OrchestratorRequest, "instanceId" | "executionId">;
   readonly #registry: TaskRegistry;
   readonly #logger: Logger;
   readonly #state = new ExecutionState();
   #started = false;
   #outcome: TaskOutcome<unknown> | undefined;
   #completion: { readonly action: OrchestratorAction; readonly exclusive: boolean } | undefined;
-  /** Events after the one being applied; carried over if the execution continues as new. */
-  #unapplied: readonly HistoryEvent[] = [];
+  /** Where the events after the one being applied are; carried over on continue-as-new. */
+  #unapplied:
+    | {
+        readonly pastEvents: readonly HistoryEvent[];
+        readonly newEvents: readonly HistoryEvent[];
+        readonly from: number;
+      }
+    | undefined;
   /** Events held back while the execution is suspended; `undefined` when it is not. */
   #suspended: HistoryEvent[] | undefined;
+  /** How many history events (past and new, in order) have been applied. */
+  #applied = 0;
+  /** The first applied events (the execution's start), to recognize the same history. */
+  #head: HistoryEvent[] = [];
+  /** The applied events since the latest `orchestratorStarted`, and its position. */
+  #segment: HistoryEvent[] = [];
+  #segmentStart = 0;
 
   constructor(request: OrchestratorRequest, registry: TaskRegistry, logger: Logger) {
-    this.#request = request;
+    this.#ids = { instanceId: request.instanceId, executionId: request.executionId };
     this.#registry = registry;
     this.#logger = logger;
   }
 
-  async run(): Promise<void> {
-    const { pastEvents, newEvents } = this.#request;
+  /**
+   * Applies the request's history from the first event not applied yet: everything on a fresh
+   * replay, only the unseen tail when resumed (then `pastEvents` must extend what was applied,
+   * see {@link continues}).
+   */
+  async run(request: OrchestratorRequest): Promise<void> {
+    const { pastEvents, newEvents } = request;
+    const from = this.#applied;
     try {
-      const history = [...pastEvents, ...newEvents];
-      for (const [index, event] of history.entries()) {
+      const total = pastEvents.length + newEvents.length;
+      for (let index = from; index < total; index++) {
         if (this.#completion !== undefined) return;
-        this.#state.isReplaying = index < pastEvents.length;
-        this.#unapplied = history.slice(index + 1);
+        const past = index < pastEvents.length;
+        const event = (
+          past ? pastEvents[index] : newEvents[index - pastEvents.length]
+        ) as HistoryEvent;
+        this.#state.isReplaying = past;
+        this.#unapplied = { pastEvents, newEvents, from: index + 1 };
+        this.#remember(event);
         await this.#apply(event);
       }
-      this.#unapplied = [];
+      this.#unapplied = undefined;
       if (!this.#started) this.#logger.warn("history has no executionStarted event; nothing ran");
     } catch (err) {
       this.#logger.error("orchestrator episode failed inside the engine", { error: err });
@@ -89,7 +122,42 @@ class OrchestrationReplay {
     }
   }
 
-  response(): OrchestratorResponse {
+  /** True while the execution has not ended: a later episode may resume it. */
+  get resumable(): boolean {
+    return this.#completion === undefined && this.#started;
+  }
+
+  /**
+   * Whether `request` continues exactly the history applied so far: its `pastEvents` are at least
+   * as long and hold the same events at the start and over the latest episode (same objects, or
+   * equal ones when they were decoded again). Anything else — another worker's different episode,
+   * a purged and re-created instance, a replay that never committed — needs a fresh replay.
+   */
+  continues(request: OrchestratorRequest): boolean {
+    const past = request.pastEvents;
+    if (past.length < this.#applied) return false;
+    for (const [i, event] of this.#head.entries()) {
+      if (!sameEvent(past[i], event)) return false;
+    }
+    for (const [i, event] of this.#segment.entries()) {
+      if (!sameEvent(past[this.#segmentStart + i], event)) return false;
+    }
+    return true;
+  }
+
+  #remember(event: HistoryEvent): void {
+    if (this.#head.length < 2) this.#head.push(event);
+    if (event.eventType.case === "orchestratorStarted") {
+      this.#segment = [event];
+      this.#segmentStart = this.#applied;
+    } else {
+      this.#segment.push(event);
+    }
+    this.#applied += 1;
+  }
+
+  /** The actions not yet recorded in history, or the completion. */
+  response(request: OrchestratorRequest): OrchestratorResponse {
     const pending = this.#state.pendingActions();
     const completion = this.#completion;
     let actions: OrchestratorAction[];
@@ -100,7 +168,7 @@ class OrchestrationReplay {
     }
     const { customStatus } = this.#state;
     return create(OrchestratorResponseSchema, {
-      instanceId: this.#request.instanceId,
+      instanceId: request.instanceId,
       actions,
       customStatus,
     });
@@ -165,7 +233,7 @@ class OrchestrationReplay {
       this.#fail({ errorType: "OrchestratorNotRegistered", errorMessage });
       return false;
     }
-    const ctx = new DurableOrchestrationContext(this.#state, executionInfo(started, this.#request));
+    const ctx = new DurableOrchestrationContext(this.#state, executionInfo(started, this.#ids));
     invoke(orchestrator, ctx, started.input).then(
       (value) => {
         this.#outcome = { ok: true, value };
@@ -203,7 +271,7 @@ class OrchestrationReplay {
       const carryoverEvents = keepUnprocessedEvents
         ? [
             ...this.#state.events.unconsumed(),
-            ...this.#unapplied.filter((e) => e.eventType.case === "eventRaised"),
+            ...unappliedOf(this.#unapplied).filter((e) => e.eventType.case === "eventRaised"),
           ]
         : [];
       this.#finish({ status: "CONTINUED_AS_NEW", result, carryoverEvents }, true);
@@ -222,6 +290,22 @@ class OrchestrationReplay {
     const id = this.#state.nextId();
     this.#completion = { action: action(id, completeOrchestration(completion)), exclusive };
   }
+}
+
+function unappliedOf(
+  at:
+    | { pastEvents: readonly HistoryEvent[]; newEvents: readonly HistoryEvent[]; from: number }
+    | undefined,
+): HistoryEvent[] {
+  if (at === undefined) return [];
+  const { pastEvents, newEvents, from } = at;
+  return from < pastEvents.length
+    ? [...pastEvents.slice(from), ...newEvents]
+    : newEvents.slice(from - pastEvents.length);
+}
+
+function sameEvent(a: HistoryEvent | undefined, b: HistoryEvent): boolean {
+  return a === b || (a !== undefined && equals(HistoryEventSchema, a, b));
 }
 
 function outcomeCompletion(outcome: TaskOutcome<unknown>): Completion {
@@ -243,7 +327,7 @@ async function invoke(
 
 function executionInfo(
   started: ExecutionStartedEvent,
-  request: OrchestratorRequest,
+  request: Pick<OrchestratorRequest, "instanceId" | "executionId">,
 ): ExecutionInfo {
   const instance = started.orchestrationInstance;
   return {

@@ -1,4 +1,5 @@
 import {
+  describe,
   type ExecuteOptions,
   type Executor,
   invalidArgument,
@@ -12,7 +13,7 @@ import type {
   OrchestratorRequest,
   OrchestratorResponse,
 } from "@durabletask/api/proto";
-import { replayOrchestration } from "./orchestration-replay.js";
+import { OrchestrationReplay } from "./orchestration-replay.js";
 import type { TaskRegistry } from "./registry.js";
 import { runActivity } from "./run-activity.js";
 
@@ -22,6 +23,57 @@ export interface TaskExecutorOptions {
   readonly registry: TaskRegistry;
   /** Where diagnostics go; default {@link silentLogger}. */
   readonly logger?: Logger | undefined;
+  /**
+   * How many running orchestration executions stay replayed in memory between episodes; default
+   * 256, 0 turns it off. An episode of a cached execution applies only the events it has not
+   * seen (when its history starts with exactly what was applied; otherwise it replays from the
+   * start), so a long history is not replayed again at every step. The least recently used
+   * execution is dropped first; completed, failed and continued-as-new ones at once.
+   */
+  readonly replayCacheSize?: number | undefined;
+}
+
+/** The default of {@link TaskExecutorOptions.replayCacheSize}. */
+export const defaultReplayCacheSize = 256;
+
+function cacheSizeOf(value: unknown): number {
+  if (value === undefined) return defaultReplayCacheSize;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw invalidArgument("replayCacheSize", `must be an integer ≥ 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Replays kept between episodes, by instance and execution, least recently used first. */
+class ReplayCache {
+  readonly #max: number;
+  readonly #replays = new Map<string, OrchestrationReplay>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Removes and returns the replay `request` continues, if any (a mismatch is dropped). */
+  take(request: OrchestratorRequest): OrchestrationReplay | undefined {
+    const key = keyOf(request);
+    const replay = this.#replays.get(key);
+    if (replay === undefined) return undefined;
+    this.#replays.delete(key);
+    return replay.continues(request) ? replay : undefined;
+  }
+
+  put(request: OrchestratorRequest, replay: OrchestrationReplay): void {
+    if (this.#max === 0 || !replay.resumable) return;
+    this.#replays.set(keyOf(request), replay);
+    if (this.#replays.size > this.#max) {
+      const oldest = this.#replays.keys().next().value as string;
+      this.#replays.delete(oldest);
+    }
+  }
+}
+
+function keyOf(request: OrchestratorRequest): string {
+  return `${request.instanceId}\u0000${request.executionId}`;
 }
 
 /**
@@ -53,13 +105,24 @@ export function createTaskExecutor(options: TaskExecutorOptions): Executor {
     throw invalidArgument("registry", "must be a TaskRegistry (see createTaskRegistry)");
   }
   const logger = options.logger ?? silentLogger;
+  const cache = new ReplayCache(cacheSizeOf(options.replayCacheSize));
   return {
-    executeOrchestrator(request: OrchestratorRequest): Promise<OrchestratorResponse> {
-      return replayOrchestration(
-        request,
-        registry,
-        withLogFields(logger, { instanceId: request.instanceId }),
-      );
+    async executeOrchestrator(
+      request: OrchestratorRequest,
+      execute?: ExecuteOptions,
+    ): Promise<OrchestratorResponse> {
+      const replay =
+        cache.take(request) ??
+        new OrchestrationReplay(
+          request,
+          registry,
+          withLogFields(logger, { instanceId: request.instanceId }),
+        );
+      await replay.run(request);
+      const response = replay.response(request);
+      // An aborted episode is not committed: its successor must not build on it.
+      if (execute?.signal?.aborted !== true) cache.put(request, replay);
+      return response;
     },
     executeActivity(request: ActivityRequest, execute?: ExecuteOptions): Promise<ActivityResponse> {
       return runActivity(registry, request, execute?.signal ?? new AbortController().signal);

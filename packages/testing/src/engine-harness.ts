@@ -19,6 +19,8 @@ export interface StartEngineOptions extends BackendFactoryOptions {
   readonly maxConcurrentActivities?: number;
   /** Start on this backend instead of a new one (it is then not stopped by `stop()`). */
   readonly backend?: Backend;
+  /** The executor's `replayCacheSize` (0: every episode replays from the start). */
+  readonly replayCacheSize?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function startEngine(
   register(registry);
   const worker = createTaskHubWorker({
     backend,
-    executor: createTaskExecutor({ registry }),
+    executor: createTaskExecutor({ registry, replayCacheSize: options.replayCacheSize }),
     maxConcurrentOrchestrations: options.maxConcurrentOrchestrations,
     maxConcurrentActivities: options.maxConcurrentActivities,
     stopBackendOnStop: options.backend === undefined,

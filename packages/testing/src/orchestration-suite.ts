@@ -75,19 +75,32 @@ export function describeOrchestrationConformance(
       expect(elapsed).toBeLessThan(3000);
     });
 
-    it("reports isReplaying across episodes", async () => {
-      const e = await start((r) =>
-        r.addOrchestrator("Replaying", async (ctx: OrchestrationContext) => {
-          const seen = [ctx.isReplaying];
-          await ctx.createTimer(0);
-          seen.push(ctx.isReplaying);
-          await ctx.createTimer(0);
-          seen.push(ctx.isReplaying);
-          return seen;
-        }),
-      );
+    function registerReplaying(r: TaskRegistry, calls: { count: number }) {
+      r.addOrchestrator("Replaying", async (ctx: OrchestrationContext) => {
+        calls.count += 1;
+        const seen = [ctx.isReplaying];
+        await ctx.createTimer(0);
+        seen.push(ctx.isReplaying);
+        await ctx.createTimer(0);
+        seen.push(ctx.isReplaying);
+        return seen;
+      });
+    }
+
+    it("reports isReplaying across episodes replayed from the start", async () => {
+      const calls = { count: 0 };
+      const e = await start((r) => registerReplaying(r, calls), { replayCacheSize: 0 });
       const m = await run(e, "Replaying");
       expect(JSON.parse(m.serializedOutput ?? "null")).toEqual([true, true, false]);
+      expect(calls.count).toBe(3);
+    });
+
+    it("resumes a warm orchestration instead of replaying it, so no code re-runs", async () => {
+      const calls = { count: 0 };
+      const e = await start((r) => registerReplaying(r, calls));
+      const m = await run(e, "Replaying");
+      expect(JSON.parse(m.serializedOutput ?? "null")).toEqual([false, false, false]);
+      expect(calls.count).toBe(1);
     });
 
     it("round-trips Unicode through an activity", async () => {
@@ -592,15 +605,19 @@ export function describeOrchestrationConformance(
 
     it("fails an orchestration whose code changed under its history, without crashing", async () => {
       let variant = "A";
-      const e = await start((r) => {
-        r.addActivity("A", () => "a");
-        r.addActivity("B", () => "b");
-        r.addOrchestrator("Shifty", async (ctx: OrchestrationContext) => {
-          await ctx.callActivity(variant);
-          await ctx.waitForExternalEvent("continue");
-          return "done";
-        });
-      });
+      // Replayed from the start at every episode, as after a restart with the changed code.
+      const e = await start(
+        (r) => {
+          r.addActivity("A", () => "a");
+          r.addActivity("B", () => "b");
+          r.addOrchestrator("Shifty", async (ctx: OrchestrationContext) => {
+            await ctx.callActivity(variant);
+            await ctx.waitForExternalEvent("continue");
+            return "done";
+          });
+        },
+        { replayCacheSize: 0 },
+      );
       const id = await e.client.scheduleNewOrchestration("Shifty");
       await waitForHistory(e, id, "taskCompleted");
       variant = "B";

@@ -7,7 +7,7 @@ import { encodeEvent, eventKind } from "./rows.js";
 const lockTasks = `UPDATE ActivityTasks SET LockedBy = ?, VisibleTime = ?, DequeueCount = DequeueCount + 1
   WHERE SequenceNumber IN (
     SELECT SequenceNumber FROM ActivityTasks WHERE VisibleTime <= ?
-    ORDER BY VisibleTime, SequenceNumber LIMIT ?)
+    ORDER BY VisibleTime, SequenceNumber LIMIT CAST(? AS INTEGER))
   RETURNING SequenceNumber, InstanceID, ExecutionID, DequeueCount, EventPayload`;
 
 /**

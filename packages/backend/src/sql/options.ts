@@ -21,6 +21,14 @@ export interface SqlBackendOptions {
    * caller's promise still settles only after its own writes committed.
    */
   readonly groupCommit?: boolean | undefined;
+  /**
+   * How many instances' histories to keep in memory between episodes; default 128, 0 turns it
+   * off. Only histories of at least 64 events are kept. The lock step of a cached instance reads
+   * only the history rows past what is kept, after checking that the last kept row is still the
+   * same in the database (so other processes sharing the database, purges and continue-as-new are
+   * safe); the least recently committed instance is dropped first.
+   */
+  readonly historyCacheSize?: number | undefined;
 }
 
 /** {@link SqlBackendOptions} with defaults applied. */
@@ -32,6 +40,7 @@ export interface ResolvedOptions {
   readonly workerName: string;
   readonly now: () => number;
   readonly groupCommit: boolean;
+  readonly historyCacheSize: number;
 }
 
 /** The default of both lock timeouts. */
@@ -74,7 +83,28 @@ function loggerOf(value: unknown): Logger {
   return l as Logger;
 }
 
-/** Validates `options` (`InvalidArgument` naming the field) and applies the defaults. */
+/** The default of {@link SqlBackendOptions.historyCacheSize}. */
+export const defaultHistoryCacheSize = 128;
+
+/** Most cached histories: each one is a pair of arguments of the lock statement. */
+const maxHistoryCacheSize = 4096;
+
+function cacheSizeOf(value: unknown): number {
+  if (value === undefined) return defaultHistoryCacheSize;
+  if (
+    typeof value !== "number" ||
+    !Number.isSafeInteger(value) ||
+    value < 0 ||
+    value > maxHistoryCacheSize
+  ) {
+    throw invalidArgument(
+      "historyCacheSize",
+      `must be an integer from 0 to ${maxHistoryCacheSize}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
 function booleanOf(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean")
@@ -82,6 +112,7 @@ function booleanOf(value: unknown, field: string, fallback: boolean): boolean {
   return value;
 }
 
+/** Validates `options` (`InvalidArgument` naming the field) and applies the defaults. */
 export function resolveOptions(options: SqlBackendOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
     throw invalidArgument("options", `must be an object, got ${describe(options)}`);
@@ -102,5 +133,6 @@ export function resolveOptions(options: SqlBackendOptions): ResolvedOptions {
     workerName,
     now: options.now ?? Date.now,
     groupCommit: booleanOf(options.groupCommit, "groupCommit", true),
+    historyCacheSize: cacheSizeOf(options.historyCacheSize),
   };
 }

@@ -61,6 +61,12 @@ const tables: readonly string[] = [
   // its cost does not grow with the rows that in-flight episodes have claimed.
   "CREATE INDEX IF NOT EXISTS IX_Inbox_Ready ON Inbox (VisibleTime, SequenceNumber) WHERE LockedBy IS NULL",
   "CREATE INDEX IF NOT EXISTS IX_Inbox_InstanceID ON Inbox (InstanceID, SequenceNumber)",
+  // The start rows alone: the lock step asks, for every row it considers, whether the
+  // instance's start is still in the future. Without this it scanned all of the instance's
+  // rows each time (quadratic in a fan-out's waiting results). Added after version 1 without a
+  // version change: IF NOT EXISTS adds it to an existing version-1 database when it is opened,
+  // and code that does not know it works unchanged.
+  "CREATE INDEX IF NOT EXISTS IX_Inbox_Starts ON Inbox (InstanceID, VisibleTime) WHERE EventKind = 'executionStarted'",
   // The activity queue. VisibleTime is when a task may next be leased: the enqueue time, the end
   // of an abandon delay, or while leased the lease's expiry.
   `CREATE TABLE IF NOT EXISTS ActivityTasks (

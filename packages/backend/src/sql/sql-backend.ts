@@ -45,6 +45,7 @@ import { creationOutcome, reusePolicyOf } from "./creation.js";
 import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
 import { GroupCommitter } from "./group-commit.js";
+import { HistoryCache } from "./history-cache.js";
 import {
   addEventStatements,
   createInstanceStatements,
@@ -52,11 +53,13 @@ import {
   metadataStatement,
   purgeInstanceStatements,
 } from "./instance-statements.js";
+import { LeasedInstances } from "./leased-instances.js";
 import { Listeners } from "./listeners.js";
 import { type ResolvedOptions, resolveOptions, type SqlBackendOptions } from "./options.js";
 import {
   abandonOrchestrationStatements,
   countReadyStatements,
+  fullHistoryStatement,
   lockOrchestrationStatements,
   renewOrchestrationStatement,
 } from "./orchestration-statements.js";
@@ -88,6 +91,8 @@ class SqlBackend implements Backend {
   readonly #listeners: Listeners;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #group: GroupCommitter | undefined;
+  readonly #histories: HistoryCache;
+  readonly #leased = new LeasedInstances();
   #started = false;
 
   constructor(options: ResolvedOptions) {
@@ -95,6 +100,7 @@ class SqlBackend implements Backend {
     this.description = options.driver.description;
     this.#listeners = new Listeners(options.logger);
     this.#group = options.groupCommit ? new GroupCommitter(options.driver) : undefined;
+    this.#histories = new HistoryCache(options.historyCacheSize);
   }
 
   async createTaskHub(): Promise<void> {
@@ -111,6 +117,7 @@ class SqlBackend implements Backend {
   async deleteTaskHub(): Promise<void> {
     const results = await this.#batch("deleteTaskHub", dropSchemaStatements(), "write", true);
     await this.stop();
+    this.#histories.clear();
     if (Number(results[0]?.rows[0]?.[0]) === 0) {
       throw new DurableTaskError("TaskHubNotFound", `there is no task hub in ${this.description}`);
     }
@@ -159,7 +166,7 @@ class SqlBackend implements Backend {
     if (lastRows(results).length === 0) {
       throw new DurableTaskError("InstanceNotFound", `no orchestration instance '${instanceId}'`);
     }
-    if ((results[0]?.changes ?? 0) > 0) this.#listeners.work("orchestration", now);
+    if ((results[0]?.changes ?? 0) > 0) this.#announce(instanceId, now);
   }
 
   async lockOrchestrationWorkItems(maxCount: number): Promise<OrchestrationWorkItem[]> {
@@ -168,9 +175,27 @@ class SqlBackend implements Backend {
     const token = this.#token();
     const now = this.#o.now();
     const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
-    const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt);
+    const known = this.#histories.knownCounts();
+    const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt, known);
     const results = await this.#batch("lockOrchestrationWorkItems", statements, "write");
-    return orchestrationItems(results, token, expiresAt);
+    const { items, needsHistory } = orchestrationItems(results, token, expiresAt, (id, rows) =>
+      this.#histories.resolve(id, rows),
+    );
+    for (const item of items) this.#leased.add(item.instanceId, token, expiresAt);
+    if (needsHistory.length === 0) return items;
+    // A cached history no longer matches the database (rare): read those whole.
+    const read = await this.#batch(
+      "lockOrchestrationWorkItems",
+      needsHistory.map(fullHistoryStatement),
+      "read",
+    );
+    const histories = new Map(
+      needsHistory.map((id, i) => [id, (read[i]?.rows ?? []).map((row) => decodeEvent(row[0]))]),
+    );
+    return items.map((item) => {
+      const history = histories.get(item.instanceId);
+      return history === undefined ? item : { ...item, history };
+    });
   }
 
   async completeOrchestrationWorkItem(
@@ -183,9 +208,23 @@ class SqlBackend implements Backend {
     const children = childrenOf(commit);
     const now = this.#o.now();
     const statements = commitStatements(item, commit, children, now);
-    const results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
+    // Whatever happens next, the cached history is stale until this commit is known to apply.
+    this.#histories.delete(item.instanceId);
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
+    } finally {
+      this.#endLease(item, now);
+    }
     const outcome = new CommitOutcome(statements, results);
     if (!outcome.released) throw lockLost(`orchestration '${item.instanceId}'`);
+    if (commit.instance.completedAtMs === undefined) {
+      const appended = commit.appendHistory;
+      this.#histories.set(
+        item.instanceId,
+        commit.resetHistory ? [...appended] : [...item.history, ...appended],
+      );
+    }
     outcome.announce(this.#listeners, item.instanceId, commit, children, now);
   }
 
@@ -199,7 +238,12 @@ class SqlBackend implements Backend {
       item.lockToken,
       now + delayMs,
     );
-    const results = await this.#batch("abandonOrchestrationWorkItem", statements, "write");
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("abandonOrchestrationWorkItem", statements, "write");
+    } finally {
+      this.#endLease(item, now);
+    }
     if (results[1]?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
     announceNextVisible(this.#listeners, lastRows(results), now);
   }
@@ -211,6 +255,7 @@ class SqlBackend implements Backend {
     const statement = renewOrchestrationStatement(item.instanceId, item.lockToken, expiresAt);
     const [result] = await this.#batch("renewOrchestrationWorkItemLock", [statement], "write");
     if (result?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
+    this.#leased.renew(item.instanceId, item.lockToken, expiresAt);
     return expiresAt;
   }
 
@@ -246,7 +291,7 @@ class SqlBackend implements Backend {
     const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
     const results = await this.#batch("completeActivityWorkItem", statements, "write");
     if (results[1]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
-    if ((results[0]?.changes ?? 0) > 0) this.#listeners.work("orchestration", now);
+    if ((results[0]?.changes ?? 0) > 0) this.#announce(item.instanceId, now);
   }
 
   async abandonActivityWorkItem(item: ActivityWorkItem, delayMs: number): Promise<void> {
@@ -331,6 +376,7 @@ class SqlBackend implements Backend {
       purgeInstanceStatements(instanceId),
       "write",
     );
+    this.#histories.delete(instanceId);
     if ((results[results.length - 2]?.changes ?? 0) > 0) {
       this.#listeners.instanceChanged(instanceId);
       return;
@@ -354,6 +400,7 @@ class SqlBackend implements Backend {
       "write",
     );
     const ids = lastRows(results).map((row) => text(row[0], "InstanceID"));
+    for (const id of ids) this.#histories.delete(id);
     this.#listeners.instanceChanged(...ids);
     return ids.length;
   }
@@ -370,6 +417,18 @@ class SqlBackend implements Backend {
         "NotInitialized",
         `the backend ${this.description} is not started`,
       );
+    }
+  }
+
+  /** Announces new orchestration work of `instanceId`, unless a lease held here defers it. */
+  #announce(instanceId: string, nowMs: number): void {
+    if (!this.#leased.defer(instanceId, nowMs)) this.#listeners.work("orchestration", nowMs);
+  }
+
+  /** The episode's lease ends here (committed, abandoned or lost): announce deferred work. */
+  #endLease(item: OrchestrationWorkItem, nowMs: number): void {
+    if (this.#leased.release(item.instanceId, item.lockToken)) {
+      this.#listeners.work("orchestration", nowMs);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { HistoryEvent } from "@durabletask/api/proto";
 import type { ActivityWorkItem, OrchestrationWorkItem } from "../backend.js";
 import type { SqlResult, SqlValue } from "./driver.js";
+import type { HistoryRows } from "./history-cache.js";
 import { decodeEvent, int, text } from "./rows.js";
 
 interface Claimed {
@@ -46,33 +47,54 @@ function byFirstArrival(a: readonly Claimed[], b: readonly Claimed[]): number {
   return av - bv || as - bs;
 }
 
+function historyRowsOf(rows: readonly (readonly SqlValue[])[]): Map<string, HistoryRows> {
+  const groups = new Map<string, HistoryRows>();
+  for (const row of rows) {
+    const id = text(row[0], "InstanceID");
+    let group = groups.get(id);
+    if (group === undefined) {
+      group = { sequences: [], payloads: [] };
+      groups.set(id, group);
+    }
+    group.sequences.push(int(row[1], "SequenceNumber"));
+    group.payloads.push(row[2] ?? null);
+  }
+  return groups;
+}
+
 /**
- * The work items of one lock batch (results: locked ids, claimed events, history), in the order
- * the instances were picked: oldest visible event first.
+ * The work items of one lock batch (results: locked ids, claimed events, history rows), in the
+ * order the instances were picked: oldest visible event first. `historyOf` turns an instance's
+ * history rows into its whole history (`undefined`: read it whole, see `needsHistory`).
  */
 export function orchestrationItems(
   results: readonly SqlResult[],
   lockToken: string,
   lockExpiresAtMs: number,
-): OrchestrationWorkItem[] {
+  historyOf: (instanceId: string, rows: HistoryRows | undefined) => HistoryEvent[] | undefined,
+): { items: OrchestrationWorkItem[]; needsHistory: string[] } {
   const claimed = groupBy(results[1]?.rows ?? [], claimedOf);
-  const history = groupBy(results[2]?.rows ?? [], (row) => decodeEvent(row[1]));
+  const history = historyRowsOf(results[2]?.rows ?? []);
   const locked = (results[0]?.rows ?? []).map((row) => text(row[0], "InstanceID"));
   const events = (id: string) => claimed.get(id) ?? [];
-  return locked
+  const needsHistory: string[] = [];
+  const items = locked
     .sort((a, b) => byFirstArrival(events(a), events(b)))
     .map((instanceId) => {
       const newEvents = [...events(instanceId)].sort((a, b) => a.sequence - b.sequence);
       const maxDequeue = Math.max(1, ...newEvents.map((e) => e.dequeueCount));
+      const past = historyOf(instanceId, history.get(instanceId));
+      if (past === undefined) needsHistory.push(instanceId);
       return {
         instanceId,
         lockToken,
         lockExpiresAtMs,
-        history: history.get(instanceId) ?? [],
+        history: past ?? [],
         newEvents: newEvents.map((e) => e.event),
         retryCount: maxDequeue - 1,
       };
     });
+  return { items, needsHistory };
 }
 
 /** The work items of one activity lock statement, oldest task first. */

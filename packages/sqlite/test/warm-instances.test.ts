@@ -1,0 +1,240 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  eventRaisedEvent,
+  executionStartedEvent,
+  orchestratorStartedEvent,
+  taskCompletedEvent,
+  taskScheduledEvent,
+} from "@durabletask/api";
+import type { HistoryEvent } from "@durabletask/api/proto";
+import type { Backend, OrchestrationCommit, OrchestrationWorkItem } from "@durabletask/backend";
+import Database from "better-sqlite3";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createSqliteBackend } from "../src/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "durabletask-history-cache-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const open: Backend[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((b) => b.stop()));
+});
+
+/** Two backends (as two processes would) on one new database file. */
+async function twoBackends(orchestrationLockTimeoutMs?: number): Promise<[Backend, Backend]> {
+  const path = join(dir, `cache-${++files}.sqlite3`);
+  const options = { path, orchestrationLockTimeoutMs };
+  const a = createSqliteBackend({ ...options, workerName: "a" });
+  const b = createSqliteBackend({ ...options, workerName: "b" });
+  open.push(a, b);
+  await a.start();
+  await b.start();
+  return [a, b];
+}
+
+const id = "cached";
+let clock = Date.now();
+
+function create(backend: Backend, execution: string) {
+  return backend.createOrchestrationInstance(
+    executionStartedEvent({ name: "Long", instanceId: id, executionId: execution }, ++clock),
+  );
+}
+
+function raise(backend: Backend, name = "Next") {
+  return backend.addNewOrchestrationEvent(id, eventRaisedEvent(++clock, name, `"${name}"`));
+}
+
+/** `count` distinct events, tagged so that two writers' events never look alike. */
+function filler(count: number, tag: string): HistoryEvent[] {
+  return Array.from({ length: count }, (_, i) => eventRaisedEvent(++clock, `${tag}-${i}`));
+}
+
+/** A commit appending the new events and `extra` events (long histories get cached). */
+function commitOf(
+  item: OrchestrationWorkItem,
+  execution: string,
+  extra: HistoryEvent[],
+  overrides: Partial<OrchestrationCommit> = {},
+): OrchestrationCommit {
+  return {
+    resetHistory: false,
+    appendHistory: [orchestratorStartedEvent(++clock), ...item.newEvents, ...extra],
+    instance: {
+      runtimeStatus: "RUNNING",
+      executionId: execution,
+      name: "Long",
+      createdAtMs: clock,
+      lastUpdatedAtMs: clock,
+    },
+    activities: [],
+    timers: [],
+    messages: [],
+    subOrchestrations: [],
+    cancelPendingWork: false,
+    ...overrides,
+  };
+}
+
+async function lockIt(backend: Backend): Promise<OrchestrationWorkItem> {
+  const [item] = await backend.lockOrchestrationWorkItems(1);
+  if (item?.instanceId !== id) throw new Error("the instance was not handed out");
+  return item;
+}
+
+/** Locks the instance on `backend` and commits `extra` events more. */
+async function episode(backend: Backend, execution: string, extra: HistoryEvent[]) {
+  const item = await lockIt(backend);
+  await backend.completeOrchestrationWorkItem(item, commitOf(item, execution, extra));
+  return item;
+}
+
+/** `a` has committed a long history of the instance, so it keeps it in memory. */
+async function warm(a: Backend): Promise<void> {
+  await create(a, "exec-1");
+  await episode(a, "exec-1", filler(80, "a"));
+  await raise(a);
+  await episode(a, "exec-1", filler(3, "a2"));
+}
+
+describe("sqlite history cache", () => {
+  it("hands out the events another backend committed after the cached ones", async () => {
+    const [a, b] = await twoBackends();
+    await warm(a);
+    await raise(b);
+    await episode(b, "exec-1", filler(5, "b"));
+    await raise(b, "Last");
+    const item = await lockIt(a);
+    expect(item.history).toEqual(await b.getOrchestrationHistory(id));
+    expect(item.history.length).toBeGreaterThan(90);
+  });
+
+  it("reads the whole history again after another backend continued the instance as new", async () => {
+    const [a, b] = await twoBackends();
+    await warm(a);
+    await raise(b);
+    const item = await lockIt(b);
+    // As many events as before or more, all different: only the contents tell them apart.
+    const rewritten = commitOf(item, "exec-2", filler(120, "b"), { resetHistory: true });
+    await b.completeOrchestrationWorkItem(item, rewritten);
+    await raise(b, "Last");
+    const again = await lockIt(a);
+    expect(again.history).toEqual(await b.getOrchestrationHistory(id));
+    expect(again.history).toHaveLength(rewritten.appendHistory.length);
+  });
+
+  it("reads the whole history again after the instance was purged and created anew", async () => {
+    const [a, b] = await twoBackends();
+    await warm(a);
+    await raise(b);
+    const item = await lockIt(b);
+    await b.completeOrchestrationWorkItem(
+      item,
+      commitOf(item, "exec-1", [], {
+        instance: {
+          runtimeStatus: "COMPLETED",
+          executionId: "exec-1",
+          name: "Long",
+          createdAtMs: clock,
+          lastUpdatedAtMs: clock,
+          completedAtMs: clock,
+        },
+      }),
+    );
+    await b.purgeOrchestrationState(id);
+    await create(b, "exec-1");
+    const fresh = await lockIt(a);
+    expect(fresh.history).toEqual([]);
+    expect(fresh.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
+  });
+
+  it("does not keep the history of a commit that lost its lease", async () => {
+    const [a, b] = await twoBackends(50);
+    await warm(a);
+    await raise(a);
+    const lost = await lockIt(a);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    // b takes over the expired lease and commits; a's late commit is refused.
+    await episode(b, "exec-1", filler(4, "b"));
+    await expect(
+      a.completeOrchestrationWorkItem(lost, commitOf(lost, "exec-1", filler(4, "lost"))),
+    ).rejects.toMatchObject({ code: "WorkItemLockLost" });
+    await raise(b, "Last");
+    const item = await lockIt(a);
+    expect(item.history).toEqual(await b.getOrchestrationHistory(id));
+    const names = item.history.map((e) =>
+      e.eventType.case === "eventRaised" ? e.eventType.value.name : "",
+    );
+    expect(names).not.toContain("lost-0");
+    expect(names).toContain("b-0");
+  });
+
+  it("refuses a historyCacheSize that is not an integer from 0 to 4096", () => {
+    for (const historyCacheSize of [-1, 1.5, 5000]) {
+      expect(() => createSqliteBackend({ historyCacheSize })).toThrow(/^historyCacheSize:/);
+    }
+  });
+});
+
+describe("sqlite work for an instance leased here", () => {
+  it("is announced when the lease ends, not while the episode runs", async () => {
+    const [a] = await twoBackends();
+    await create(a, "exec-1");
+    const first = await lockIt(a);
+    const tasks = [taskScheduledEvent(0, ++clock, "Step"), taskScheduledEvent(1, ++clock, "Step")];
+    await a.completeOrchestrationWorkItem(
+      first,
+      commitOf(first, "exec-1", [], { activities: tasks }),
+    );
+    const activities = await a.lockActivityWorkItems(2);
+    expect(activities).toHaveLength(2);
+    await raise(a);
+    const leased = await lockIt(a);
+    let wakeUps = 0;
+    a.subscribe({ onWork: (kind) => (kind === "orchestration" ? wakeUps++ : undefined) });
+    const [one, two] = activities;
+    if (one === undefined || two === undefined) throw new Error("no activity");
+    await a.completeActivityWorkItem(one, taskCompletedEvent(++clock, 0, "1"));
+    expect(wakeUps).toBe(0);
+    await a.completeOrchestrationWorkItem(leased, commitOf(leased, "exec-1", []));
+    expect(wakeUps).toBeGreaterThan(0);
+    const next = await lockIt(a);
+    expect(next.newEvents.map((e) => e.eventType.case)).toEqual(["taskCompleted"]);
+    wakeUps = 0;
+    await a.completeActivityWorkItem(two, taskCompletedEvent(++clock, 1, "2"));
+    expect(wakeUps).toBe(0);
+    await a.abandonOrchestrationWorkItem(next, 0);
+    expect(wakeUps).toBeGreaterThan(0);
+    const last = await lockIt(a);
+    expect(last.newEvents.map((e) => e.eventType.case)).toEqual(["taskCompleted", "taskCompleted"]);
+  });
+});
+
+describe("sqlite schema upgrade", () => {
+  it("adds the start-row index to a version-1 database made without it, keeping its data", async () => {
+    const path = join(dir, `upgrade-${++files}.sqlite3`);
+    const old = createSqliteBackend({ path });
+    await old.start();
+    await old.createOrchestrationInstance(
+      executionStartedEvent({ name: "Old", instanceId: "kept", executionId: "e" }, ++clock),
+    );
+    await old.stop();
+    // What a database written before the index existed looks like.
+    const raw = new Database(path);
+    raw.exec("DROP INDEX IX_Inbox_Starts");
+    raw.close();
+    const upgraded = createSqliteBackend({ path });
+    open.push(upgraded);
+    await upgraded.start();
+    const check = new Database(path, { readonly: true });
+    const index = check
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'IX_Inbox_Starts'")
+      .all();
+    check.close();
+    expect(index).toHaveLength(1);
+    const [item] = await upgraded.lockOrchestrationWorkItems(1);
+    expect(item?.instanceId).toBe("kept");
+  });
+});
