@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTaskHubClient, type TaskHubClient } from "@durabletask/backend";
 import { createSqliteBackend } from "@durabletask/sqlite";
-import { checkTaskHubFile } from "@durabletask/testing";
+import { checkTaskHubFile, createSeededRandom } from "@durabletask/testing";
 import { expect } from "vitest";
 import {
   approvalEvent,
@@ -254,14 +254,5 @@ function slicesOf<T>(items: readonly T[], count: number): T[][] {
   return Array.from({ length: count }, (_, k) => items.slice(k * size, (k + 1) * size));
 }
 
-/** mulberry32: a seeded generator, so a kill plan can be replayed with CHAOS_SEED. */
-export function createRandom(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a kill plan can be replayed with CHAOS_SEED. */
+export const createRandom = createSeededRandom;

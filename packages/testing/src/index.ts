@@ -8,6 +8,7 @@ export { checkTaskHub, checkTaskHubFile } from "./invariants.js";
 export { describeOrchestrationConformance } from "./orchestration-suite.js";
 export type { OtlpAttribute, OtlpReceiver, OtlpSpan } from "./otlp-receiver.js";
 export { otlpAttribute, startOtlpReceiver } from "./otlp-receiver.js";
+export { createSeededRandom } from "./seeded-random.js";
 export type { StorageFaultsOptions } from "./storage-faults.js";
 export { describeStorageFaults } from "./storage-faults.js";
 export type { TestCert } from "./tls-cert.js";

@@ -3,22 +3,19 @@
 // bytes, and plain random bytes. Everything derives from one seed, so a failure replays.
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { createSeededRandom } from "@durabletask/testing";
 
 /** A small seeded PRNG (mulberry32) with the helpers the generators need. */
 export class Random {
-  #state: number;
+  readonly #next: () => number;
 
   constructor(readonly seed: number) {
-    this.#state = seed >>> 0;
+    this.#next = createSeededRandom(seed);
   }
 
   /** A float in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#next();
   }
 
   /** An integer in [min, max]. */
