@@ -171,7 +171,20 @@ describe("bench --smoke", () => {
       // One episode to start, one per activity result.
       expect(figure(report, "W3", mode, "episodes").median).toBe(61);
       expect(figure(report, "W4", mode, "completed").median).toBe(50);
-      expect(figure(report, "W4", mode, "rss_all_waiting_mb").median).toBeGreaterThan(10);
+      const rss = figure(report, "W4", mode, "rss_all_waiting_mb").median;
+      expect(rss).toBeGreaterThan(10);
+      // The breakdown splits that RSS: V8's resident heap (young generation included) + the rest.
+      const v8 = figure(report, "W4", mode, "v8_heap_resident_mb").median;
+      const young = figure(report, "W4", mode, "v8_young_generation_mb").median;
+      const outside = figure(report, "W4", mode, "outside_v8_heap_mb").median;
+      expect(young).toBeGreaterThan(0);
+      expect(young).toBeLessThan(v8);
+      expect(outside).toBeGreaterThan(0);
+      expect(v8 + outside).toBeCloseTo(rss, 6);
+      // The forced collection leaves only what is live, less than the heap V8 holds.
+      const live = figure(report, "W4", mode, "heap_live_after_gc_mb").median;
+      expect(live).toBeGreaterThan(1);
+      expect(live).toBeLessThan(v8);
       expect(figure(report, "W4", mode, "completions_per_s").median).toBeGreaterThan(0);
       expect(figure(report, "W5", mode, "completed").median).toBe(20);
       // A timer never fires early; its run lasts at least the timer.

@@ -100,9 +100,12 @@ export function addSidecarServices(
     return ((call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const controller = new AbortController();
       calls.add(controller);
-      call.on("cancelled", () =>
-        controller.abort(new DurableTaskError("Aborted", "the caller cancelled")),
-      );
+      // grpc-js reports "cancelled" when the stream closes, after every answered call too:
+      // only a call still running is aborted (an error per answered call cost ~3% of the CPU).
+      call.on("cancelled", () => {
+        if (calls.has(controller))
+          controller.abort(new DurableTaskError("Aborted", "the caller cancelled"));
+      });
       fn(call.request, { signal: controller.signal })
         .then(
           (response) => callback(null, response),
