@@ -264,42 +264,35 @@ function oneOf<T extends string>({ value, source }: Setting, allowed: readonly T
   throw new UsageError(`${source}: must be one of ${allowed.join(", ")}, got '${value}'`);
 }
 
-function portOf({ value, source }: Setting): number {
-  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(port) || port > 65535) {
-    throw new UsageError(`${source}: must be an integer from 0 to 65535, got '${value}'`);
+/**
+ * A setting of decimal digits only, as an integer from `min` to `max`; otherwise a
+ * {@link UsageError} saying it `must be <expected>`.
+ */
+function integerOf({ value, source }: Setting, min: number, max: number, expected: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${source}: must be ${expected}, got '${value}'`);
   }
-  return port;
+  return n;
 }
 
-function attemptsOf({ value, source }: Setting): number {
-  const attempts = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(attempts) || attempts < 1) {
-    throw new UsageError(`${source}: must be an integer ≥ 1, got '${value}'`);
-  }
-  return attempts;
+function portOf(setting: Setting): number {
+  return integerOf(setting, 0, 65535, "an integer from 0 to 65535");
+}
+
+function attemptsOf(setting: Setting): number {
+  return integerOf(setting, 1, Number.MAX_SAFE_INTEGER, "an integer ≥ 1");
 }
 
 function lockTimeoutOf(setting: Setting | undefined): number | undefined {
   if (setting === undefined) return undefined;
-  const { value, source } = setting;
-  const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(ms) || ms < 1) {
-    throw new UsageError(`${source}: must be a number of milliseconds ≥ 1, got '${value}'`);
-  }
-  return ms;
+  return integerOf(setting, 1, Number.MAX_SAFE_INTEGER, "a number of milliseconds ≥ 1");
 }
 
 function maxMessageBytesOf(setting: Setting | undefined): number | undefined {
   if (setting === undefined) return undefined;
-  const { value, source } = setting;
-  const bytes = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > maxMessageBytesLimit) {
-    throw new UsageError(
-      `${source}: must be a number of bytes from 1 to ${maxMessageBytesLimit}, got '${value}'`,
-    );
-  }
-  return bytes;
+  const limit = maxMessageBytesLimit;
+  return integerOf(setting, 1, limit, `a number of bytes from 1 to ${limit}`);
 }
 
 function hostOf({ value, source }: Setting): string {

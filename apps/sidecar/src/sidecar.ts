@@ -1,6 +1,11 @@
 import { DurableTaskError, type Logger, type LogLevel } from "@durabletask/api";
 import type { Backend } from "@durabletask/backend";
-import { createSidecarServer, type SidecarServer } from "@durabletask/grpc";
+import {
+  createSidecarServer,
+  defaultMaxReceiveMessageBytes,
+  maxMessageBytesLimit,
+  type SidecarServer,
+} from "@durabletask/grpc";
 import { createLibsqlBackend } from "@durabletask/libsql";
 import { createSqliteBackend } from "@durabletask/sqlite";
 import { exposureProblem, insecureWarning, tlsCredentials } from "./access.js";
@@ -98,10 +103,10 @@ export interface Sidecar {
  * The default of {@link SidecarOptions.maxMessageBytes}: requests larger than this are refused;
  * far above gRPC's 4 MiB default (big inputs, histories).
  */
-export const maxReceiveMessageBytes = 256 * 1024 * 1024;
+export const maxReceiveMessageBytes = defaultMaxReceiveMessageBytes;
 
 /** The largest {@link SidecarOptions.maxMessageBytes}: a gRPC message is at most 2 GiB. */
-export const maxMessageBytesLimit = 0x7fffffff;
+export { maxMessageBytesLimit };
 
 /**
  * Starts the sidecar: a `TaskHubSidecarService` gRPC server (plus `grpc.health.v1.Health`) over a
@@ -162,12 +167,15 @@ export async function createSidecar(options: SidecarOptions = {}): Promise<Sidec
 }
 
 function createBackend(options: SidecarOptions, logger: Logger): Backend {
+  const leases = {
+    orchestrationLockTimeoutMs: options.lockTimeoutMs,
+    activityLockTimeoutMs: options.lockTimeoutMs,
+  };
   if (options.backend !== "libsql") {
     return createSqliteBackend({
       path: options.db,
       synchronous: options.sqliteSynchronous,
-      orchestrationLockTimeoutMs: options.lockTimeoutMs,
-      activityLockTimeoutMs: options.lockTimeoutMs,
+      ...leases,
       logger,
     });
   }
@@ -186,8 +194,7 @@ function createBackend(options: SidecarOptions, logger: Logger): Backend {
   return createLibsqlBackend({
     url: options.libsqlUrl,
     authToken: options.libsqlAuthToken,
-    orchestrationLockTimeoutMs: options.lockTimeoutMs,
-    activityLockTimeoutMs: options.lockTimeoutMs,
+    ...leases,
     logger,
   });
 }

@@ -37,6 +37,7 @@ export function createActivityWorkSource(
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
+  const describe = (item: ActivityWorkItem) => `activity ${item.instanceId}#${item.event.eventId}`;
   return {
     fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
     async process(item, signal) {
@@ -51,8 +52,10 @@ export function createActivityWorkSource(
     },
     async abandon(item, error) {
       try {
-        const what = `activity ${item.instanceId}#${item.event.eventId}`;
-        const failure = poisonFailure(what, error, { retryCount: item.retryCount, maxAttempts });
+        const failure = poisonFailure(describe(item), error, {
+          retryCount: item.retryCount,
+          maxAttempts,
+        });
         if (failure !== undefined) {
           const failed = taskFailedEvent(now(), item.event.eventId, toWireFailure(failure));
           await backend.completeActivityWorkItem(item, failed);
@@ -76,7 +79,7 @@ export function createActivityWorkSource(
     },
     leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
     renew: (item) => backend.renewActivityWorkItemLock(item),
-    describe: (item) => `activity ${item.instanceId}#${item.event.eventId}`,
+    describe,
     logFields: (item) => ({
       instanceId: item.instanceId,
       taskId: item.event.eventId,

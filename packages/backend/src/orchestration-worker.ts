@@ -35,6 +35,7 @@ export function createOrchestrationWorkSource(
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
+  const describe = (item: OrchestrationWorkItem) => `orchestration '${item.instanceId}'`;
   return {
     fetch: (maxCount) => backend.lockOrchestrationWorkItems(maxCount),
     async process(item, signal) {
@@ -52,8 +53,10 @@ export function createOrchestrationWorkSource(
     },
     async abandon(item, error) {
       try {
-        const what = `orchestration '${item.instanceId}'`;
-        const failure = poisonFailure(what, error, { retryCount: item.retryCount, maxAttempts });
+        const failure = poisonFailure(describe(item), error, {
+          retryCount: item.retryCount,
+          maxAttempts,
+        });
         const commit = failure && failedEpisode(item, failure, { logger, now });
         if (commit !== undefined) {
           await backend.completeOrchestrationWorkItem(item, commit);
@@ -76,7 +79,7 @@ export function createOrchestrationWorkSource(
     },
     leaseExpiresAtMs: (item) => item.lockExpiresAtMs,
     renew: (item) => backend.renewOrchestrationWorkItemLock(item),
-    describe: (item) => `orchestration '${item.instanceId}'`,
+    describe,
     logFields: (item) => ({ instanceId: item.instanceId, workItem: "orchestration" }),
   };
 }

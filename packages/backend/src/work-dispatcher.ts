@@ -245,11 +245,11 @@ export class WorkDispatcher<T> {
     try {
       await this.source.process(item, signal);
     } catch (error) {
-      const what = this.source.describe(item);
-      const fields = this.source.logFields?.(item);
       // A lost lease: nothing of this attempt was applied and there is nothing to give back;
       // the worker that holds the lease now finishes the item.
       if (DurableTaskError.is(signal.reason, "WorkItemLockLost")) return; // renewal logged it
+      const what = this.source.describe(item);
+      const fields = this.source.logFields?.(item);
       if (DurableTaskError.is(error, "WorkItemLockLost")) {
         this.options.logger.warn(
           `${this.options.name}: lost the lease of ${what}; its result was not applied`,

@@ -15,6 +15,10 @@ export type { SidecarServicesHandle, SidecarServicesOptions } from "./grpc-serve
 export { addSidecarServices, toServiceError } from "./grpc-server.js";
 export { grpcServiceDefinition } from "./service-definition.js";
 export type { SidecarServer, SidecarServerOptions } from "./sidecar-server.js";
-export { createSidecarServer } from "./sidecar-server.js";
+export {
+  createSidecarServer,
+  defaultMaxReceiveMessageBytes,
+  maxMessageBytesLimit,
+} from "./sidecar-server.js";
 export type { CallContext, SidecarService, SidecarServiceOptions } from "./sidecar-service.js";
 export { createSidecarService } from "./sidecar-service.js";

@@ -12,10 +12,10 @@ import { createGrpcExecutor } from "./grpc-executor.js";
 import { addSidecarServices } from "./grpc-server.js";
 
 /** The default of {@link SidecarServerOptions.maxReceiveMessageBytes}: 256 MiB. */
-const defaultMaxReceiveMessageBytes = 256 * 1024 * 1024;
+export const defaultMaxReceiveMessageBytes = 256 * 1024 * 1024;
 
 /** The largest {@link SidecarServerOptions.maxReceiveMessageBytes}: gRPC frames are 2 GiB at most. */
-const maxMessageBytesLimit = 0x7fffffff;
+export const maxMessageBytesLimit = 0x7fffffff;
 
 /** Options of {@link createSidecarServer}. */
 export interface SidecarServerOptions {
