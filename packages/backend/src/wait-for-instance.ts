@@ -32,6 +32,62 @@ export function waitOptionsOf(value: WaitOptions | undefined): WaitOptions {
 const maxPollIntervalMs = 1000;
 
 /**
+ * The waits on one backend, by instance id, behind a single backend subscription: a change
+ * wakes only the waits on that instance, so a commit costs the same with 10 or 100,000 waits
+ * (one subscription per wait made every change visit every wait).
+ */
+class InstanceWaits {
+  readonly #byInstance = new Map<string, Set<() => void>>();
+  readonly #backend: Backend;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  /** Calls `wake` after each change to `instanceId`; returns the function that stops it. */
+  watch(instanceId: string, wake: () => void): () => void {
+    let waits = this.#byInstance.get(instanceId);
+    if (waits === undefined) {
+      waits = new Set();
+      this.#byInstance.set(instanceId, waits);
+    }
+    // A fresh function per watch, so one `wake` watched twice needs two stops.
+    const entry = (): void => wake();
+    waits.add(entry);
+    this.#unsubscribe ??= this.#backend.subscribe({
+      onInstanceChanged: (id) => this.#changed(id),
+    });
+    return () => {
+      const current = this.#byInstance.get(instanceId);
+      if (current === undefined || !current.delete(entry)) return;
+      if (current.size === 0) this.#byInstance.delete(instanceId);
+      if (this.#byInstance.size === 0) {
+        this.#unsubscribe?.();
+        this.#unsubscribe = undefined;
+      }
+    };
+  }
+
+  #changed(instanceId: string): void {
+    const waits = this.#byInstance.get(instanceId);
+    if (waits === undefined) return;
+    for (const wake of [...waits]) wake();
+  }
+}
+
+const waitsByBackend = new WeakMap<Backend, InstanceWaits>();
+
+function waitsOf(backend: Backend): InstanceWaits {
+  let waits = waitsByBackend.get(backend);
+  if (waits === undefined) {
+    waits = new InstanceWaits(backend);
+    waitsByBackend.set(backend, waits);
+  }
+  return waits;
+}
+
+/**
  * Waits until `instanceId`'s metadata satisfies `done`. Woken by the backend's change
  * notifications; polls with back-off (50 ms up to 1 s) for changes made by other processes.
  * Cleans up its listener and timers however it ends.
@@ -49,12 +105,9 @@ export async function waitForInstance(
     options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   let wake: (() => void) | undefined;
   let changed = false;
-  const unsubscribe = backend.subscribe({
-    onInstanceChanged: (id) => {
-      if (id !== instanceId) return;
-      changed = true;
-      wake?.();
-    },
+  const unsubscribe = waitsOf(backend).watch(instanceId, () => {
+    changed = true;
+    wake?.();
   });
   const onAbort = (): void => wake?.();
   options.signal?.addEventListener("abort", onAbort);
