@@ -29,9 +29,11 @@ const deliverResult = `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, Vi
   SELECT T.InstanceID, T.ExecutionID, ?, ?, ?
   FROM ActivityTasks AS T JOIN Instances AS I
     ON I.InstanceID = T.InstanceID AND I.ExecutionID = T.ExecutionID
-  WHERE T.SequenceNumber = ? AND T.LockedBy = ? AND I.RuntimeStatus NOT IN ${terminalStatusList}`;
+  WHERE T.SequenceNumber = CAST(? AS INTEGER) AND T.LockedBy = CAST(? AS TEXT)
+    AND I.RuntimeStatus NOT IN ${terminalStatusList}`;
 
-const deleteTask = "DELETE FROM ActivityTasks WHERE SequenceNumber = ? AND LockedBy = ?";
+const deleteTask =
+  "DELETE FROM ActivityTasks WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT)";
 
 /**
  * Delivers an activity's result and deletes its task (one batch). The last statement's changes
@@ -59,7 +61,7 @@ export function abandonActivityStatement(
   visibleAtMs: number,
 ): SqlStatement {
   return {
-    sql: "UPDATE ActivityTasks SET LockedBy = NULL, VisibleTime = ? WHERE SequenceNumber = ? AND LockedBy = ?",
+    sql: "UPDATE ActivityTasks SET LockedBy = NULL, VisibleTime = ? WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT)",
     args: [visibleAtMs, sequenceNumber, token],
   };
 }
@@ -71,7 +73,7 @@ export function renewActivityStatement(
   expiresAtMs: number,
 ): SqlStatement {
   return {
-    sql: "UPDATE ActivityTasks SET VisibleTime = ? WHERE SequenceNumber = ? AND LockedBy = ?",
+    sql: "UPDATE ActivityTasks SET VisibleTime = ? WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT)",
     args: [expiresAtMs, sequenceNumber, token],
   };
 }

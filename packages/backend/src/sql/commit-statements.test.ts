@@ -63,7 +63,7 @@ describe("commitStatements", () => {
     expect(roles.slice(-2)).toEqual(["release", "nextVisible"]);
     expect(roles.filter((r) => r === "release")).toHaveLength(1);
     for (const s of statements.slice(0, -2)) {
-      expect(s.sql).toMatch(/LockedBy = \?/);
+      expect(s.sql).toMatch(/LockedBy = CAST\(\? AS TEXT\)/);
       expect(s.args).toContain("token");
     }
     expect(statements.at(-2)?.sql).toMatch(/^UPDATE Instances SET LockedBy = NULL/);

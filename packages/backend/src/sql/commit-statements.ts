@@ -53,7 +53,7 @@ function historyStatements(e: Episode, base: number, commit: OrchestrationCommit
   const out: SqlStatement[] = [];
   if (commit.resetHistory) {
     out.push({
-      sql: `DELETE FROM History WHERE InstanceID = ? AND ${leaseHeld}`,
+      sql: `DELETE FROM History WHERE InstanceID = CAST(? AS TEXT) AND ${leaseHeld}`,
       args: [e.id, ...e.lease],
     });
   }
@@ -70,7 +70,7 @@ const updateInstance = `UPDATE Instances SET RuntimeStatus = ?, ExecutionID = ?,
     Input = COALESCE(?, Input), ParentInstanceID = COALESCE(?, ParentInstanceID),
     CreatedTime = ?, LastUpdatedTime = ?, CompletedTime = ?, Output = ?, FailureDetails = ?,
     CustomStatus = COALESCE(?, CustomStatus)
-  WHERE InstanceID = ? AND LockedBy = ?`;
+  WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT)`;
 
 function updateInstanceStatement(e: Episode, commit: OrchestrationCommit): SqlStatement {
   const u = commit.instance;
@@ -104,11 +104,11 @@ function cancelStatements(e: Episode, commit: OrchestrationCommit): SqlStatement
   const scope = terminal ? "" : " AND ExecutionID IS NOT NULL";
   return [
     {
-      sql: `DELETE FROM ActivityTasks WHERE InstanceID = ? AND ${leaseHeld}`,
+      sql: `DELETE FROM ActivityTasks WHERE InstanceID = CAST(? AS TEXT) AND ${leaseHeld}`,
       args: [e.id, ...e.lease],
     },
     {
-      sql: `DELETE FROM Inbox WHERE InstanceID = ?${scope} AND ${leaseHeld}`,
+      sql: `DELETE FROM Inbox WHERE InstanceID = CAST(? AS TEXT)${scope} AND ${leaseHeld}`,
       args: [e.id, ...e.lease],
     },
   ];
@@ -243,7 +243,7 @@ export function commitStatements(
     ...role("message", messageStatements(e, commit)),
     ...role("write", [
       {
-        sql: `DELETE FROM Inbox WHERE InstanceID = ? AND LockedBy = ? AND ${leaseHeld}`,
+        sql: `DELETE FROM Inbox WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT) AND ${leaseHeld}`,
         args: [e.id, e.token, ...e.lease],
       },
     ]),

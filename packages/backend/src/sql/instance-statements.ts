@@ -19,10 +19,11 @@ const insertInstance = `INSERT INTO Instances (${instanceColumns})
 // is not queued yet, so a retried create of the same execution never queues a second start.
 const insertStartEvent = `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
   SELECT ?, NULL, 'executionStarted', ?, ?
-  WHERE EXISTS (SELECT 1 FROM Instances WHERE InstanceID = ? AND ExecutionID = ? AND RuntimeStatus = 'PENDING')
-    AND NOT EXISTS (SELECT 1 FROM Inbox WHERE InstanceID = ? AND EventKind = 'executionStarted')`;
+  WHERE EXISTS (SELECT 1 FROM Instances WHERE InstanceID = CAST(? AS TEXT) AND ExecutionID = CAST(? AS TEXT) AND RuntimeStatus = 'PENDING')
+    AND NOT EXISTS (SELECT 1 FROM Inbox WHERE InstanceID = CAST(? AS TEXT) AND EventKind = 'executionStarted')`;
 
-const selectInstanceState = "SELECT RuntimeStatus, ExecutionID FROM Instances WHERE InstanceID = ?";
+const selectInstanceState =
+  "SELECT RuntimeStatus, ExecutionID FROM Instances WHERE InstanceID = CAST(? AS TEXT)";
 
 /**
  * Creates an instance (one batch). With a `"terminate"` reuse policy, the state of an existing
@@ -37,7 +38,7 @@ export function createInstanceStatements(
   const id = started.instanceId;
   const statements: SqlStatement[] = [];
   if (policy?.action === "terminate" && policy.statuses.length > 0) {
-    const condition = `InstanceID = ? AND ExecutionID <> ? AND RuntimeStatus IN (${placeholderList(policy.statuses.length)})`;
+    const condition = `InstanceID = CAST(? AS TEXT) AND ExecutionID <> CAST(? AS TEXT) AND RuntimeStatus IN (${placeholderList(policy.statuses.length)})`;
     statements.push(
       ...deleteInstancesWhere(condition, [id, started.executionId, ...policy.statuses]),
     );
@@ -55,7 +56,7 @@ export function createInstanceStatements(
 
 const insertEvent = `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
   SELECT ?, NULL, ?, ?, ?
-  WHERE EXISTS (SELECT 1 FROM Instances WHERE InstanceID = ? AND RuntimeStatus NOT IN ${terminalStatusList})`;
+  WHERE EXISTS (SELECT 1 FROM Instances WHERE InstanceID = CAST(? AS TEXT) AND RuntimeStatus NOT IN ${terminalStatusList})`;
 
 /**
  * Queues an event for a non-terminal instance (one batch); the last result holds the instance's
@@ -78,7 +79,7 @@ export function addEventStatements(
 /** Selects one instance's metadata row. */
 export function metadataStatement(instanceId: string, fetchPayloads: boolean): SqlStatement {
   return {
-    sql: `SELECT ${metadataColumns(fetchPayloads)} FROM Instances WHERE InstanceID = ?`,
+    sql: `SELECT ${metadataColumns(fetchPayloads)} FROM Instances WHERE InstanceID = CAST(? AS TEXT)`,
     args: [instanceId],
   };
 }
@@ -86,9 +87,9 @@ export function metadataStatement(instanceId: string, fetchPayloads: boolean): S
 /** Whether the instance exists (a row or none), then its history, oldest first. */
 export function historyStatements(instanceId: string): SqlStatement[] {
   return [
-    { sql: "SELECT 1 FROM Instances WHERE InstanceID = ?", args: [instanceId] },
+    { sql: "SELECT 1 FROM Instances WHERE InstanceID = CAST(? AS TEXT)", args: [instanceId] },
     {
-      sql: "SELECT EventPayload FROM History WHERE InstanceID = ? ORDER BY SequenceNumber",
+      sql: "SELECT EventPayload FROM History WHERE InstanceID = CAST(? AS TEXT) ORDER BY SequenceNumber",
       args: [instanceId],
     },
   ];
@@ -100,9 +101,10 @@ export function historyStatements(instanceId: string): SqlStatement[] {
  */
 export function purgeInstanceStatements(instanceId: string): SqlStatement[] {
   return [
-    ...deleteInstancesWhere(`InstanceID = ? AND RuntimeStatus IN ${terminalStatusList}`, [
-      instanceId,
-    ]),
+    ...deleteInstancesWhere(
+      `InstanceID = CAST(? AS TEXT) AND RuntimeStatus IN ${terminalStatusList}`,
+      [instanceId],
+    ),
     { sql: selectInstanceState, args: [instanceId] },
   ];
 }

@@ -1,7 +1,8 @@
 import type { SqlStatement, SqlValue } from "./driver.js";
 
 /** The lease condition every write of an episode carries; args: instance id, lock token. */
-export const leaseHeld = "EXISTS (SELECT 1 FROM Instances WHERE InstanceID = ? AND LockedBy = ?)";
+export const leaseHeld =
+  "EXISTS (SELECT 1 FROM Instances WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT))";
 
 // Whether inbox row E can be delivered to instance I now: it belongs to no execution or to the
 // current one; a suspended instance only wakes up for resume and terminate; an instance whose
@@ -97,7 +98,7 @@ function readHistoryTail(known: number): string {
 /** The whole history of one instance: `EventPayload` in order. */
 export function fullHistoryStatement(instanceId: string): SqlStatement {
   return {
-    sql: "SELECT EventPayload FROM History WHERE InstanceID = ? ORDER BY SequenceNumber",
+    sql: "SELECT EventPayload FROM History WHERE InstanceID = CAST(? AS TEXT) ORDER BY SequenceNumber",
     args: [instanceId],
   };
 }
@@ -129,7 +130,7 @@ export function lockOrchestrationStatements(
 }
 
 const releaseLease = `UPDATE Instances SET LockedBy = NULL, LockExpiration = NULL
-  WHERE InstanceID = ? AND LockedBy = ?`;
+  WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT)`;
 
 /** Releases the lease; 0 changes means it was lost. Put it after every guarded write. */
 export function releaseLeaseStatement(instanceId: string, token: string): SqlStatement {
@@ -138,11 +139,14 @@ export function releaseLeaseStatement(instanceId: string, token: string): SqlSta
 
 /** The earliest visible time of the instance's remaining inbox rows (NULL when none). */
 export function nextVisibleStatement(instanceId: string): SqlStatement {
-  return { sql: "SELECT MIN(VisibleTime) FROM Inbox WHERE InstanceID = ?", args: [instanceId] };
+  return {
+    sql: "SELECT MIN(VisibleTime) FROM Inbox WHERE InstanceID = CAST(? AS TEXT)",
+    args: [instanceId],
+  };
 }
 
 const unclaimEvents = `UPDATE Inbox SET LockedBy = NULL, VisibleTime = ?
-  WHERE InstanceID = ? AND LockedBy = ? AND ${leaseHeld}`;
+  WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT) AND ${leaseHeld}`;
 
 /**
  * Returns the claimed events to the inbox, visible at `visibleAtMs`, and releases the lease
@@ -167,7 +171,7 @@ export function renewOrchestrationStatement(
   expiresAtMs: number,
 ): SqlStatement {
   return {
-    sql: "UPDATE Instances SET LockExpiration = ? WHERE InstanceID = ? AND LockedBy = ?",
+    sql: "UPDATE Instances SET LockExpiration = ? WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT)",
     args: [expiresAtMs, instanceId, token],
   };
 }
