@@ -50,6 +50,12 @@ export class CommitOutcome {
     listeners.instanceChanged(instanceId, ...created);
   }
 
+  /** The result of the statement with `role` (the first, if several). */
+  resultOf(role: CommitRole): SqlResult | undefined {
+    const i = this.#statements.findIndex((s) => s.role === role);
+    return i < 0 ? undefined : this.#results[i];
+  }
+
   #changes(role: CommitRole): number {
     let sum = 0;
     for (const [i, s] of this.#statements.entries()) {

@@ -1,5 +1,6 @@
 import { isTerminalStatus } from "@durabletask/api";
 import type { OrchestrationCommit, OrchestrationWorkItem } from "../backend.js";
+import { handOffActivitiesStatement } from "./activity-statements.js";
 import { deleteInstancesWhere, terminalStatusList } from "./delete-instances.js";
 import type { SqlStatement, SqlValue } from "./driver.js";
 import {
@@ -20,7 +21,8 @@ import { chunks, placeholderList, valuesStatements } from "./values.js";
 /**
  * What a statement of a commit batch is for, so the caller can read the outcome: `release`
  * (0 changes: lease lost), `message` / `childStart` / `conflict` (rows queued for other
- * instances or the parent), `nextVisible` (the earliest remaining inbox row of the instance).
+ * instances or the parent), `nextVisible` (the earliest remaining inbox row of the instance),
+ * `handOff` (activity tasks of this commit leased for this process's activity worker).
  */
 export type CommitRole =
   | "write"
@@ -28,7 +30,8 @@ export type CommitRole =
   | "childStart"
   | "conflict"
   | "release"
-  | "nextVisible";
+  | "nextVisible"
+  | "handOff";
 
 /** A statement of a commit batch with its {@link CommitRole}. */
 export interface CommitStatement extends SqlStatement {
@@ -211,16 +214,31 @@ function queueConflicts(
   return valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease);
 }
 
+/** Activity tasks of a commit to lease at once for this process: up to `count`, under `token`. */
+export interface ActivityHandOff {
+  readonly token: string;
+  readonly count: number;
+  readonly expiresAtMs: number;
+}
+
+function handOffStatements(e: Episode, commit: OrchestrationCommit, handOff?: ActivityHandOff) {
+  if (handOff === undefined || handOff.count <= 0 || commit.activities.length === 0) return [];
+  const { token, count, expiresAtMs } = handOff;
+  return [handOffActivitiesStatement(e.id, e.token, token, count, e.nowMs, expiresAtMs)];
+}
+
 /**
  * The one batch that applies an episode: every write is guarded by the lease, the lease is
  * released last but one (its `release` result has 0 changes when the lease was lost, and then
  * nothing else was applied), and a final read reports the instance's next visible inbox row.
+ * With `handOff`, the activity tasks it schedules are also leased for this process.
  */
 export function commitStatements(
   item: OrchestrationWorkItem,
   commit: OrchestrationCommit,
   children: readonly StartedInstance[],
   nowMs: number,
+  handOff?: ActivityHandOff,
 ): CommitStatement[] {
   const e: Episode = {
     id: item.instanceId,
@@ -235,6 +253,7 @@ export function commitStatements(
     ...role("write", [updateInstanceStatement(e, commit)]),
     ...role("write", cancelStatements(e, commit)),
     ...role("write", activityStatements(e, commit)),
+    ...role("handOff", handOffStatements(e, commit, handOff)),
     ...role("write", timerStatements(e, commit)),
     ...role("write", replaceTerminalChildren(e, children)),
     ...role("write", createChildren(e, children)),

@@ -50,6 +50,12 @@ export class HistoryCache {
     return out;
   }
 
+  /** `[[instanceId, known event count]]` when the instance is cached, else `[]`. */
+  knownCount(instanceId: string): [string, number][] {
+    const known = this.#known.get(instanceId);
+    return known === undefined ? [] : [[instanceId, known.events.length]];
+  }
+
   /**
    * The whole history of `instanceId` from the rows the lock step read (rows from the last known
    * event on when the instance is cached, else every row), or `undefined` when the cached prefix

@@ -95,6 +95,18 @@ function readHistoryTail(known: number): string {
   ORDER BY H.InstanceID, H.SequenceNumber`;
 }
 
+// One instance, if it is unleased (or its lease expired) and has a deliverable event: the lock
+// step of lockInstances for an instance the caller just gave work.
+const lockInstance = `UPDATE Instances SET LockedBy = :token, LockExpiration = :expires
+  WHERE InstanceID IN (
+    SELECT I.InstanceID FROM Instances AS I
+    WHERE I.InstanceID = CAST(:id AS TEXT) AND (I.LockExpiration IS NULL OR I.LockExpiration <= :now)
+      AND EXISTS (
+        SELECT 1 FROM Inbox AS E
+        WHERE E.InstanceID = I.InstanceID AND (E.LockedBy IS NULL OR I.LockExpiration IS NOT NULL)
+          AND ${deliverable}))
+  RETURNING InstanceID`;
+
 /** The whole history of one instance: `EventPayload` in order. */
 export function fullHistoryStatement(instanceId: string): SqlStatement {
   return {
@@ -124,6 +136,24 @@ export function lockOrchestrationStatements(
 ): SqlStatement[] {
   return [
     named(lockInstances, { token, expires: expiresAtMs, now: nowMs, limit: maxCount }),
+    { sql: claimEvents, args: [token, token, nowMs, nowMs] },
+    historyReadStatement(token, known),
+  ];
+}
+
+/**
+ * Locks `instanceId` under `token` if it is free and has deliverable events, claims them and
+ * reads its history: the results of {@link lockOrchestrationStatements}, for one instance.
+ */
+export function lockInstanceStatements(
+  instanceId: string,
+  token: string,
+  nowMs: number,
+  expiresAtMs: number,
+  known: readonly [string, number][] = [],
+): SqlStatement[] {
+  return [
+    named(lockInstance, { token, expires: expiresAtMs, id: instanceId, now: nowMs }),
     { sql: claimEvents, args: [token, token, nowMs, nowMs] },
     historyReadStatement(token, known),
   ];

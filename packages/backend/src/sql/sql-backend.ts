@@ -45,6 +45,7 @@ import { creationOutcome, reusePolicyOf } from "./creation.js";
 import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
 import { GroupCommitter } from "./group-commit.js";
+import { HandOffs } from "./hand-off.js";
 import { HistoryCache } from "./history-cache.js";
 import {
   addEventStatements,
@@ -60,6 +61,7 @@ import {
   abandonOrchestrationStatements,
   countReadyStatements,
   fullHistoryStatement,
+  lockInstanceStatements,
   lockOrchestrationStatements,
   renewOrchestrationStatement,
 } from "./orchestration-statements.js";
@@ -80,6 +82,9 @@ function lockLost(what: string): DurableTaskError {
   );
 }
 
+/** How long handed-off work waits for this process's dispatcher before it is given back. */
+const handOffMaxQueuedMs = 1000;
+
 function lastRows(results: readonly SqlResult[]) {
   return results[results.length - 1]?.rows ?? [];
 }
@@ -93,6 +98,8 @@ class SqlBackend implements Backend {
   readonly #group: GroupCommitter | undefined;
   readonly #histories: HistoryCache;
   readonly #leased = new LeasedInstances();
+  readonly #orchestrationHandOffs: HandOffs<OrchestrationWorkItem>;
+  readonly #activityHandOffs: HandOffs<ActivityWorkItem>;
   #started = false;
 
   constructor(options: ResolvedOptions) {
@@ -101,6 +108,12 @@ class SqlBackend implements Backend {
     this.#listeners = new Listeners(options.logger);
     this.#group = options.groupCommit ? new GroupCommitter(options.driver) : undefined;
     this.#histories = new HistoryCache(options.historyCacheSize);
+    this.#orchestrationHandOffs = new HandOffs(handOffMaxQueuedMs, options.now, (items) => {
+      for (const item of items) void this.#giveBackOrchestration(item);
+    });
+    this.#activityHandOffs = new HandOffs(handOffMaxQueuedMs, options.now, (items) => {
+      for (const item of items) void this.#giveBackActivity(item);
+    });
   }
 
   async createTaskHub(): Promise<void> {
@@ -130,6 +143,12 @@ class SqlBackend implements Backend {
   }
 
   async stop(): Promise<void> {
+    if (this.#started) {
+      await Promise.all([
+        ...this.#orchestrationHandOffs.drain().map((item) => this.#giveBackOrchestration(item)),
+        ...this.#activityHandOffs.drain().map((item) => this.#giveBackActivity(item)),
+      ]);
+    }
     this.#started = false;
     await Promise.allSettled([...this.#inFlight]);
     await this.#o.driver.close();
@@ -172,8 +191,14 @@ class SqlBackend implements Backend {
   async lockOrchestrationWorkItems(maxCount: number): Promise<OrchestrationWorkItem[]> {
     this.#ready();
     assertCount(maxCount, "maxCount");
-    const token = this.#token();
     const now = this.#o.now();
+    const handed = this.#orchestrationHandOffs.take(maxCount, now);
+    for (const item of handed.expired) this.#endLease(item, now, true);
+    if (handed.items.length > 0) {
+      this.#orchestrationHandOffs.observe(maxCount, handed.items.length);
+      return handed.items;
+    }
+    const token = this.#token();
     const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
     const known = this.#histories.knownCounts();
     const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt, known);
@@ -182,6 +207,7 @@ class SqlBackend implements Backend {
       this.#histories.resolve(id, rows),
     );
     for (const item of items) this.#leased.add(item.instanceId, token, expiresAt);
+    this.#orchestrationHandOffs.observe(maxCount, items.length);
     if (needsHistory.length === 0) return items;
     // A cached history no longer matches the database (rare): read those whole.
     const read = await this.#batch(
@@ -207,17 +233,37 @@ class SqlBackend implements Backend {
     assertCommit(commit);
     const children = childrenOf(commit);
     const now = this.#o.now();
-    const statements = commitStatements(item, commit, children, now);
+    // The tasks this episode schedules, leased in its commit for this process's idle slots.
+    const reserved = this.#activityHandOffs.reserve(commit.activities.length);
+    const handOff =
+      reserved > 0
+        ? {
+            token: this.#token(),
+            count: reserved,
+            expiresAtMs: now + this.#o.activityLockTimeoutMs,
+          }
+        : undefined;
+    const statements = commitStatements(item, commit, children, now, handOff);
     // Whatever happens next, the cached history is stale until this commit is known to apply.
     this.#histories.delete(item.instanceId);
     let results: SqlResult[];
     try {
       results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
+    } catch (err) {
+      this.#activityHandOffs.cancel(reserved);
+      throw err;
     } finally {
       this.#endLease(item, now);
     }
     const outcome = new CommitOutcome(statements, results);
-    if (!outcome.released) throw lockLost(`orchestration '${item.instanceId}'`);
+    if (!outcome.released) {
+      this.#activityHandOffs.cancel(reserved);
+      throw lockLost(`orchestration '${item.instanceId}'`);
+    }
+    if (handOff !== undefined) {
+      const tasks = activityItems(outcome.resultOf("handOff"), handOff.token, handOff.expiresAtMs);
+      this.#activityHandOffs.add(tasks, reserved, now);
+    }
     if (commit.instance.completedAtMs === undefined) {
       const appended = commit.appendHistory;
       this.#histories.set(
@@ -275,12 +321,20 @@ class SqlBackend implements Backend {
   async lockActivityWorkItems(maxCount: number): Promise<ActivityWorkItem[]> {
     this.#ready();
     assertCount(maxCount, "maxCount");
-    const token = this.#token();
     const now = this.#o.now();
+    // Tasks whose lease ran out while queued are visible to every lock step again.
+    const handed = this.#activityHandOffs.take(maxCount, now);
+    if (handed.items.length > 0) {
+      this.#activityHandOffs.observe(maxCount, handed.items.length);
+      return handed.items;
+    }
+    const token = this.#token();
     const expiresAt = now + this.#o.activityLockTimeoutMs;
     const statement = lockActivitiesStatement(token, maxCount, now, expiresAt);
     const [result] = await this.#batch("lockActivityWorkItems", [statement], "write");
-    return activityItems(result, token, expiresAt);
+    const items = activityItems(result, token, expiresAt);
+    this.#activityHandOffs.observe(maxCount, items.length);
+    return items;
   }
 
   async completeActivityWorkItem(item: ActivityWorkItem, result: HistoryEvent): Promise<void> {
@@ -289,8 +343,32 @@ class SqlBackend implements Backend {
     assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
     const now = this.#o.now();
     const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
-    const results = await this.#batch("completeActivityWorkItem", statements, "write");
-    if (results[1]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+    // The orchestration this result wakes, leased in the same commit for an idle slot here.
+    const reserved = this.#orchestrationHandOffs.reserve(1);
+    const token = reserved > 0 ? this.#token() : undefined;
+    const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
+    if (token !== undefined) {
+      const known = this.#histories.knownCount(item.instanceId);
+      statements.push(...lockInstanceStatements(item.instanceId, token, now, expiresAt, known));
+    }
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("completeActivityWorkItem", statements, "write");
+    } catch (err) {
+      this.#orchestrationHandOffs.cancel(reserved);
+      throw err;
+    }
+    if (results[1]?.changes === 0) {
+      this.#orchestrationHandOffs.cancel(reserved);
+      throw lockLost(`activity task ${item.sequenceNumber}`);
+    }
+    if (
+      token !== undefined &&
+      this.#handOffOrchestration(results.slice(2), token, expiresAt, now)
+    ) {
+      return;
+    }
+    this.#orchestrationHandOffs.cancel(reserved);
     if ((results[0]?.changes ?? 0) > 0) this.#announce(item.instanceId, now);
   }
 
@@ -425,10 +503,71 @@ class SqlBackend implements Backend {
     if (!this.#leased.defer(instanceId, nowMs)) this.#listeners.work("orchestration", nowMs);
   }
 
-  /** The episode's lease ends here (committed, abandoned or lost): announce deferred work. */
-  #endLease(item: OrchestrationWorkItem, nowMs: number): void {
-    if (this.#leased.release(item.instanceId, item.lockToken)) {
+  /**
+   * The episode's lease ends here (committed, abandoned or lost): announce deferred work, or any
+   * work of the instance when `expired` (a hand-off whose lease ran out before it was taken).
+   */
+  #endLease(item: OrchestrationWorkItem, nowMs: number, expired = false): void {
+    if (this.#leased.release(item.instanceId, item.lockToken) || expired) {
       this.#listeners.work("orchestration", nowMs);
+    }
+  }
+
+  /**
+   * Queues the instance an activity commit leased (results of `lockInstanceStatements`) for
+   * the orchestration dispatcher; false when it was not leased.
+   */
+  #handOffOrchestration(
+    results: readonly SqlResult[],
+    token: string,
+    expiresAt: number,
+    nowMs: number,
+  ): boolean {
+    const { items, needsHistory } = orchestrationItems(results, token, expiresAt, (id, rows) =>
+      this.#histories.resolve(id, rows),
+    );
+    const item = items[0];
+    if (item === undefined) return false;
+    this.#leased.add(item.instanceId, token, expiresAt);
+    if (needsHistory.length > 0) {
+      // Its cached history no longer matches (rare): the lock step reads it whole.
+      this.#orchestrationHandOffs.cancel(1);
+      void this.#giveBackOrchestration(item);
+      return true;
+    }
+    this.#orchestrationHandOffs.add([item], 1, nowMs);
+    this.#listeners.work("orchestration", nowMs);
+    return true;
+  }
+
+  /** Returns a handed-off orchestration nobody took to the inbox (logged, never thrown). */
+  async #giveBackOrchestration(item: OrchestrationWorkItem): Promise<void> {
+    try {
+      await this.abandonOrchestrationWorkItem(item, 0);
+    } catch (error) {
+      if (!DurableTaskError.is(error, "WorkItemLockLost")) {
+        this.#o.logger.warn(`could not give back the lease of orchestration '${item.instanceId}'`, {
+          instanceId: item.instanceId,
+          error,
+        });
+      }
+    }
+  }
+
+  /** Returns a handed-off activity task nobody took to the queue (logged, never thrown). */
+  async #giveBackActivity(item: ActivityWorkItem): Promise<void> {
+    try {
+      await this.abandonActivityWorkItem(item, 0);
+    } catch (error) {
+      if (!DurableTaskError.is(error, "WorkItemLockLost")) {
+        this.#o.logger.warn(
+          `could not give back the lease of activity task ${item.sequenceNumber}`,
+          {
+            instanceId: item.instanceId,
+            error,
+          },
+        );
+      }
     }
   }
 

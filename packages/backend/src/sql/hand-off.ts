@@ -1,0 +1,111 @@
+/** A work item with the lease it was handed off under. */
+interface Leased {
+  readonly lockExpiresAtMs: number;
+}
+
+interface Queued<T> {
+  readonly item: T;
+  readonly queuedAtMs: number;
+}
+
+/**
+ * Work this process leased in the same transaction that made it ready (an activity task its
+ * episode just scheduled, an orchestration its activity result just woke up), held until this
+ * process's dispatcher asks for work, so the dispatcher gets it without a lock transaction of
+ * its own. The leases are real: every write of the work is lease-guarded as usual, and a lease
+ * that runs out while queued is simply not handed out (whoever locks it next does the work).
+ *
+ * Only as much is handed off as the dispatcher left unfilled at its last lock call (it is
+ * waiting for exactly that much work), so another process is never kept from work this one
+ * would not start at once. Items nobody takes within `maxQueuedMs` (the dispatcher stopped or
+ * lost capacity) are given back through `giveBack`, and no more is handed off until the
+ * dispatcher asks again.
+ */
+export class HandOffs<T extends Leased> {
+  readonly #maxQueuedMs: number;
+  readonly #now: () => number;
+  readonly #giveBack: (items: T[]) => void;
+  #queue: Queued<T>[] = [];
+  /** Slots the dispatcher left unfilled at its last lock call, minus hand-offs since. */
+  #idle = 0;
+  /** Room reserved by hand-offs whose transaction has not finished yet. */
+  #reserved = 0;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(maxQueuedMs: number, now: () => number, giveBack: (items: T[]) => void) {
+    this.#maxQueuedMs = maxQueuedMs;
+    this.#now = now;
+    this.#giveBack = giveBack;
+  }
+
+  /** Reserves room for up to `count` hand-offs; returns how many were reserved. */
+  reserve(count: number): number {
+    const reserved = Math.max(0, Math.min(count, this.#idle));
+    this.#idle -= reserved;
+    this.#reserved += reserved;
+    return reserved;
+  }
+
+  /** Queues `items` (leased under a reservation of `reserved`), returning unused room. */
+  add(items: readonly T[], reserved: number, nowMs: number): void {
+    this.#reserved -= reserved;
+    this.#idle += Math.max(0, reserved - items.length);
+    for (const item of items) this.#queue.push({ item, queuedAtMs: nowMs });
+    if (this.#queue.length > 0 && this.#sweep === undefined) {
+      this.#sweep = setTimeout(() => this.#expire(), this.#maxQueuedMs);
+      this.#sweep.unref();
+    }
+  }
+
+  /** Returns room reserved for a hand-off that did not happen. */
+  cancel(reserved: number): void {
+    this.#reserved -= reserved;
+    this.#idle += reserved;
+  }
+
+  /**
+   * The dispatcher asks for up to `maxCount` items: queued items whose lease still runs, oldest
+   * first. `expired` lists queued items whose lease ran out (not handed out).
+   */
+  take(maxCount: number, nowMs: number): { items: T[]; expired: T[] } {
+    const items: T[] = [];
+    const expired: T[] = [];
+    while (items.length < maxCount && this.#queue.length > 0) {
+      const { item } = this.#queue.shift() as Queued<T>;
+      if (item.lockExpiresAtMs > nowMs) items.push(item);
+      else expired.push(item);
+    }
+    return { items, expired };
+  }
+
+  /** The dispatcher's lock call for `maxCount` items returned `returned`: the rest is idle. */
+  observe(maxCount: number, returned: number): void {
+    this.#idle = Math.max(0, maxCount - returned - this.#queue.length - this.#reserved);
+  }
+
+  /** Empties the queue (the backend stops): the caller gives the items back. */
+  drain(): T[] {
+    clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+    this.#idle = 0;
+    const items = this.#queue.map((q) => q.item);
+    this.#queue = [];
+    return items;
+  }
+
+  #expire(): void {
+    this.#sweep = undefined;
+    const cutoff = this.#now() - this.#maxQueuedMs;
+    const stale = this.#queue.filter((q) => q.queuedAtMs <= cutoff).map((q) => q.item);
+    if (stale.length > 0) {
+      this.#queue = this.#queue.filter((q) => q.queuedAtMs > cutoff);
+      // Nobody is taking work: stop handing off until the dispatcher asks again.
+      this.#idle = 0;
+      this.#giveBack(stale);
+    }
+    if (this.#queue.length > 0) {
+      this.#sweep = setTimeout(() => this.#expire(), this.#maxQueuedMs);
+      this.#sweep.unref();
+    }
+  }
+}
