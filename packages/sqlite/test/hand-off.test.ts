@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { taskCompletedEvent, taskScheduledEvent } from "@durabletask/api";
+import type { Backend } from "@durabletask/backend";
+import { createInstance, episode, lockOne, sleep } from "@durabletask/testing";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createSqliteBackend, type SqliteBackendOptions } from "../src/index.js";
+
+// Work is handed off only to the process whose commit made it ready, and only while that
+// process's dispatcher waits for it. These tests play two processes on one database file:
+// `here` (the committing process) and `there` (another process polling the same task hub).
+
+const dir = mkdtempSync(join(tmpdir(), "durabletask-hand-off-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const open: Backend[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((b) => b.stop()));
+});
+
+async function twoProcesses(options: SqliteBackendOptions = {}) {
+  const path = join(dir, `hub-${++files}.sqlite3`);
+  const here = createSqliteBackend({ ...options, path, workerName: "here" });
+  const there = createSqliteBackend({ ...options, path, workerName: "there" });
+  open.push(here, there);
+  await here.start();
+  await there.start();
+  return { here, there };
+}
+
+/** Runs the first episode of a new instance on `backend`, scheduling one activity. */
+async function scheduleActivity(backend: Backend, instanceId: string) {
+  await createInstance(backend, instanceId);
+  const item = await lockOne(backend);
+  const scheduled = taskScheduledEvent(0, Date.now(), "Step", '"x"');
+  await backend.completeOrchestrationWorkItem(
+    item,
+    episode(item, { events: [scheduled], activities: [scheduled] }),
+  );
+}
+
+describe("hand-off of ready work to this process's idle dispatcher", () => {
+  it("leases the tasks an episode schedules in its commit; the next lock call here gets them", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(5)).toEqual([]); // five idle activity slots here
+    await scheduleActivity(here, "a");
+
+    expect(await there.lockActivityWorkItems(5)).toEqual([]);
+    const [task, ...rest] = await here.lockActivityWorkItems(5);
+    expect(rest).toEqual([]);
+    expect(task).toMatchObject({ instanceId: "a", retryCount: 0 });
+    expect(task?.event.eventType.case).toBe("taskScheduled");
+    expect(task?.lockExpiresAtMs).toBeGreaterThan(Date.now());
+  });
+
+  it("leases the orchestration an activity result wakes in the result's commit", async () => {
+    const { here, there } = await twoProcesses();
+    await scheduleActivity(here, "b");
+    const [task] = await here.lockActivityWorkItems(1);
+    if (task === undefined) throw new Error("no task");
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]); // idle orchestration slots
+
+    await here.completeActivityWorkItem(task, taskCompletedEvent(Date.now(), 0, '"done"'));
+    expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
+    const [item, ...rest] = await here.lockOrchestrationWorkItems(5);
+    expect(rest).toEqual([]);
+    expect(item?.instanceId).toBe("b");
+    expect(item?.newEvents.map((e) => e.eventType.case)).toEqual(["taskCompleted"]);
+    expect(item?.history.map((e) => e.eventType.case)).toContain("taskScheduled");
+    // It is an ordinary lease: the episode commits with it.
+    if (item === undefined) throw new Error("no item");
+    await here.completeOrchestrationWorkItem(item, episode(item, { status: "COMPLETED" }));
+    expect((await there.getOrchestrationMetadata("b"))?.runtimeStatus).toBe("COMPLETED");
+  });
+
+  it("hands nothing off while this process's dispatcher has no idle slots", async () => {
+    const { here, there } = await twoProcesses();
+    // `here` never asked for activity work: it has no idle activity slots.
+    await scheduleActivity(here, "c");
+    const [task] = await there.lockActivityWorkItems(5);
+    expect(task?.instanceId).toBe("c");
+    // A full batch leaves no idle slots either.
+    await scheduleActivity(here, "d");
+    expect(await here.lockActivityWorkItems(1)).toHaveLength(1);
+    await scheduleActivity(here, "e");
+    expect((await there.lockActivityWorkItems(5)).map((t) => t.instanceId)).toEqual(["e"]);
+  });
+
+  it("gives back work nobody here takes within a second", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(5)).toEqual([]);
+    await scheduleActivity(here, "f");
+    expect(await there.lockActivityWorkItems(5)).toEqual([]);
+    await sleep(1300);
+    const [task] = await there.lockActivityWorkItems(5);
+    expect(task?.instanceId).toBe("f");
+    expect(await here.lockActivityWorkItems(5)).toEqual([]);
+  });
+
+  it("gives back queued work when the backend stops, so another process takes it at once", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(5)).toEqual([]);
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    await scheduleActivity(here, "g");
+    await createInstance(there, "h");
+    const [task] = await there.lockActivityWorkItems(5);
+    expect(task).toBeUndefined();
+
+    await here.stop();
+    const [taken] = await there.lockActivityWorkItems(5);
+    expect(taken?.instanceId).toBe("g");
+    // The orchestration side too: "h" was never handed off and is there to take.
+    expect((await there.lockOrchestrationWorkItems(5)).map((i) => i.instanceId)).toEqual(["h"]);
+  });
+
+  it("never hands out a queued task whose lease ran out; whoever locks it next runs it", async () => {
+    const { here, there } = await twoProcesses({ activityLockTimeoutMs: 150 });
+    expect(await here.lockActivityWorkItems(5)).toEqual([]);
+    await scheduleActivity(here, "i");
+    await sleep(250);
+    const [taken] = await there.lockActivityWorkItems(5);
+    expect(taken?.instanceId).toBe("i");
+    expect(await here.lockActivityWorkItems(5)).toEqual([]);
+    if (taken === undefined) throw new Error("no task");
+    await there.completeActivityWorkItem(taken, taskCompletedEvent(Date.now(), 0, '"once"'));
+  });
+});
