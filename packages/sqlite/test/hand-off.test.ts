@@ -74,6 +74,26 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect((await there.getOrchestrationMetadata("b"))?.runtimeStatus).toBe("COMPLETED");
   });
 
+  it("leases a new instance in its create commit", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    await createInstance(here, "j");
+    expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
+    const [item] = await here.lockOrchestrationWorkItems(5);
+    expect(item?.instanceId).toBe("j");
+    expect(item?.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
+  });
+
+  it("loses no lease when a create finds its id taken", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    await createInstance(there, "k"); // not handed off: `there` has no idle slots
+    // Creating "k" again fails, but its commit leased the waiting instance for `here`.
+    await expect(createInstance(here, "k")).rejects.toMatchObject({ code: "InstanceExists" });
+    expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
+    expect((await here.lockOrchestrationWorkItems(5)).map((i) => i.instanceId)).toEqual(["k"]);
+  });
+
   it("hands nothing off while this process's dispatcher has no idle slots", async () => {
     const { here, there } = await twoProcesses();
     // `here` never asked for activity work: it has no idle activity slots.

@@ -163,10 +163,30 @@ class SqlBackend implements Backend {
     const policy = reusePolicyOf(options?.reusePolicy);
     const now = this.#o.now();
     const statements = createInstanceStatements(started, policy, now);
-    const results = await this.#batch("createOrchestrationInstance", statements, "write");
-    const outcome = creationOutcome(started, policy, lastRows(results)[0]);
+    const count = statements.length;
+    // The new instance, leased in the same commit for an idle orchestration slot here.
+    const reserved = this.#orchestrationHandOffs.reserve(1);
+    const token = reserved > 0 ? this.#token() : undefined;
+    const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
+    if (token !== undefined) {
+      statements.push(...lockInstanceStatements(started.instanceId, token, now, expiresAt));
+    }
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("createOrchestrationInstance", statements, "write");
+    } catch (err) {
+      this.#orchestrationHandOffs.cancel(reserved);
+      throw err;
+    }
+    // Before the outcome, which throws when the id is taken: a lease taken here is queued.
+    const handedOff =
+      token !== undefined &&
+      this.#handOffOrchestration(results.slice(count), token, expiresAt, now);
+    if (!handedOff) this.#orchestrationHandOffs.cancel(reserved);
+    const outcome = creationOutcome(started, policy, lastRows(results.slice(0, count))[0]);
     if (outcome.created) {
-      this.#listeners.work("orchestration", startVisibleAt(started, now));
+      // A hand-off announced the work itself.
+      if (!handedOff) this.#listeners.work("orchestration", startVisibleAt(started, now));
       this.#listeners.instanceChanged(started.instanceId);
     }
     return outcome;
