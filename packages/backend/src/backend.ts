@@ -179,8 +179,11 @@ export type WorkKind = "orchestration" | "activity";
 export interface BackendListener {
   /** Work of `kind` becomes visible at `visibleAtMs` (now or later). */
   onWork?(kind: WorkKind, visibleAtMs: number): void;
-  /** An instance's stored state changed (committed episode, purge, creation). */
-  onInstanceChanged?(instanceId: string): void;
+  /**
+   * An instance's stored state changed (committed episode, purge, creation). `runtimeStatus` is
+   * the status the change left it in, when the backend knows it (not after a purge).
+   */
+  onInstanceChanged?(instanceId: string, runtimeStatus?: OrchestrationStatus): void;
 }
 
 /**

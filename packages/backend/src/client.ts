@@ -12,6 +12,7 @@ import {
   isTerminalStatus,
   type Logger,
   type OrchestrationMetadata,
+  type OrchestrationStatus,
   optionsOf,
   serializePayload,
   silentLogger,
@@ -29,6 +30,8 @@ import { purgeRecursively } from "./purge.js";
 import { orchestratorNameOf, reusePolicyOf, tagsOf } from "./schedule-options.js";
 import { traceCreateOrchestration } from "./tracing.js";
 import { type WaitOptions, waitForInstance } from "./wait-for-instance.js";
+
+const isStarted = (status: OrchestrationStatus): boolean => status !== "PENDING";
 
 /** Options of {@link TaskHubClient.scheduleNewOrchestration}. */
 export interface ScheduleOptions {
@@ -150,9 +153,15 @@ export function createTaskHubClient(options: TaskHubClientOptions): TaskHubClien
       });
     },
     waitForOrchestrationStart: (instanceId, opts) =>
-      waitForInstance(backend, instanceId, (m) => m.runtimeStatus !== "PENDING", opts),
+      waitForInstance(backend, instanceId, (m) => isStarted(m.runtimeStatus), opts, isStarted),
     waitForOrchestrationCompletion: (instanceId, opts) =>
-      waitForInstance(backend, instanceId, (m) => isTerminalStatus(m.runtimeStatus), opts),
+      waitForInstance(
+        backend,
+        instanceId,
+        (m) => isTerminalStatus(m.runtimeStatus),
+        opts,
+        isTerminalStatus,
+      ),
     async raiseEvent(instanceId, eventName, data) {
       assertInstanceId(instanceId);
       assertName(eventName, "eventName");

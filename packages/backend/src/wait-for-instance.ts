@@ -5,6 +5,7 @@ import {
   assertOptionalSignal,
   DurableTaskError,
   type OrchestrationMetadata,
+  type OrchestrationStatus,
   optionsOf,
 } from "@durabletask/api";
 import type { Backend } from "./backend.js";
@@ -30,37 +31,51 @@ export function waitOptionsOf(value: WaitOptions | undefined): WaitOptions {
 
 /** Longest pause between checks; changes made in this process wake the wait at once. */
 const maxPollIntervalMs = 1000;
+/** Shortest pause before the first poll. */
+const minPollIntervalMs = 50;
+/**
+ * The first pause grows by this much per wait on the same backend, so that many waits poll at
+ * most ~2,000 times a second together (1,000 waits on W1: 4.6 reads per orchestration with a
+ * fixed 50 ms start, mostly polls of instances still queued here).
+ */
+const pollIntervalMsPerWait = 0.5;
 
 /**
  * The waits on one backend, by instance id, behind a single backend subscription: a change
  * wakes only the waits on that instance, so a commit costs the same with 10 or 100,000 waits
  * (one subscription per wait made every change visit every wait).
  */
+/** Wakes one wait; `status` is the instance's new runtime status when the backend knows it. */
+type Wake = (status: OrchestrationStatus | undefined) => void;
+
 class InstanceWaits {
-  readonly #byInstance = new Map<string, Set<() => void>>();
+  readonly #byInstance = new Map<string, Set<Wake>>();
   readonly #backend: Backend;
   #unsubscribe: (() => void) | undefined;
+  #count = 0;
 
   constructor(backend: Backend) {
     this.#backend = backend;
   }
 
   /** Calls `wake` after each change to `instanceId`; returns the function that stops it. */
-  watch(instanceId: string, wake: () => void): () => void {
+  watch(instanceId: string, wake: Wake): () => void {
     let waits = this.#byInstance.get(instanceId);
     if (waits === undefined) {
       waits = new Set();
       this.#byInstance.set(instanceId, waits);
     }
     // A fresh function per watch, so one `wake` watched twice needs two stops.
-    const entry = (): void => wake();
+    const entry: Wake = (status) => wake(status);
     waits.add(entry);
+    this.#count++;
     this.#unsubscribe ??= this.#backend.subscribe({
-      onInstanceChanged: (id) => this.#changed(id),
+      onInstanceChanged: (id, status) => this.#changed(id, status),
     });
     return () => {
       const current = this.#byInstance.get(instanceId);
       if (current === undefined || !current.delete(entry)) return;
+      this.#count--;
       if (current.size === 0) this.#byInstance.delete(instanceId);
       if (this.#byInstance.size === 0) {
         this.#unsubscribe?.();
@@ -69,10 +84,15 @@ class InstanceWaits {
     };
   }
 
-  #changed(instanceId: string): void {
+  /** Waits registered now. */
+  get count(): number {
+    return this.#count;
+  }
+
+  #changed(instanceId: string, status: OrchestrationStatus | undefined): void {
     const waits = this.#byInstance.get(instanceId);
     if (waits === undefined) return;
-    for (const wake of [...waits]) wake();
+    for (const wake of [...waits]) wake(status);
   }
 }
 
@@ -90,13 +110,17 @@ function waitsOf(backend: Backend): InstanceWaits {
 /**
  * Waits until `instanceId`'s metadata satisfies `done`. Woken by the backend's change
  * notifications; polls with back-off (50 ms up to 1 s) for changes made by other processes.
- * Cleans up its listener and timers however it ends.
+ * With `mayBeDone`, a change to a runtime status it rejects does not read the metadata again
+ * (`done` must then depend on nothing but the status where `mayBeDone` says false), and puts
+ * off the next poll: the instance is being worked on here, and this process hears of its
+ * changes. Cleans up its listener and timers however it ends.
  */
 export async function waitForInstance(
   backend: Backend,
   instanceId: string,
   done: (metadata: OrchestrationMetadata) => boolean,
   waitOptions: WaitOptions = {},
+  mayBeDone?: (runtimeStatus: OrchestrationStatus) => boolean,
 ): Promise<OrchestrationMetadata> {
   assertInstanceId(instanceId);
   const options = waitOptionsOf(waitOptions);
@@ -104,15 +128,21 @@ export async function waitForInstance(
   const deadline =
     options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   let wake: (() => void) | undefined;
+  let postpone: (() => void) | undefined;
   let changed = false;
-  const unsubscribe = waitsOf(backend).watch(instanceId, () => {
+  const waits = waitsOf(backend);
+  const unsubscribe = waits.watch(instanceId, (status) => {
+    if (status !== undefined && mayBeDone !== undefined && !mayBeDone(status)) {
+      postpone?.();
+      return;
+    }
     changed = true;
     wake?.();
   });
   const onAbort = (): void => wake?.();
   options.signal?.addEventListener("abort", onAbort);
   try {
-    for (let pollMs = 50; ; pollMs = Math.min(pollMs * 2, maxPollIntervalMs)) {
+    for (let pollMs = 0; ; pollMs = Math.min(pollMs * 2, maxPollIntervalMs)) {
       checkAborted(options.signal, instanceId);
       changed = false;
       const metadata = await backend.getOrchestrationMetadata(instanceId, { fetchPayloads });
@@ -130,15 +160,26 @@ export async function waitForInstance(
           `Timed out after ${options.timeoutMs} ms waiting for '${instanceId}' (status ${metadata.runtimeStatus}).`,
         );
       }
+      if (pollMs === 0) {
+        // The first pause, once the waits started together have all registered.
+        const spread = waits.count * pollIntervalMsPerWait;
+        pollMs = Math.min(maxPollIntervalMs, Math.max(minPollIntervalMs, spread));
+      }
       if (!changed) {
+        const delayMs = pollMs;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(pollMs, remainingMs));
+          let timer = setTimeout(resolve, Math.min(delayMs, remainingMs));
           wake = () => {
             clearTimeout(timer);
             resolve();
           };
+          postpone = () => {
+            clearTimeout(timer);
+            timer = setTimeout(resolve, Math.max(0, Math.min(delayMs, deadline - Date.now())));
+          };
         });
         wake = undefined;
+        postpone = undefined;
       }
     }
   } finally {

@@ -1,4 +1,4 @@
-import type { OrchestrationMetadata } from "@durabletask/api";
+import type { OrchestrationMetadata, OrchestrationStatus } from "@durabletask/api";
 import { describe, expect, it } from "vitest";
 import type { Backend, BackendListener } from "../src/index.js";
 import { waitForInstance } from "../src/index.js";
@@ -29,9 +29,9 @@ function watchedBackend() {
     reads,
     listenerCount: () => listeners.size,
     subscriptions: () => subscriptions,
-    change(instanceId: string, finish = false) {
+    change(instanceId: string, finish = false, status?: OrchestrationStatus) {
       if (finish) finished.add(instanceId);
-      for (const l of [...listeners]) l.onInstanceChanged?.(instanceId);
+      for (const l of [...listeners]) l.onInstanceChanged?.(instanceId, status);
     },
   };
 }
@@ -81,5 +81,50 @@ describe("waitForInstance", () => {
     expect(b.listenerCount()).toBe(1);
     b.change("y", true);
     await again;
+  });
+
+  it("skips the read after a change to a status the wait cannot accept", async () => {
+    const b = watchedBackend();
+    const completed = (status: OrchestrationStatus) => status === "COMPLETED";
+    const wait = waitForInstance(b.backend, "s", done, { timeoutMs: 10_000 }, completed);
+    await settle();
+    const reads = b.reads.get("s");
+    b.change("s", false, "RUNNING");
+    b.change("s", false, "SUSPENDED");
+    await settle();
+    expect(b.reads.get("s")).toBe(reads);
+    // A change of unknown outcome (a purge, another backend) is read.
+    b.change("s");
+    await settle();
+    expect(b.reads.get("s")).toBe((reads ?? 0) + 1);
+    b.change("s", true, "COMPLETED");
+    await expect(wait).resolves.toMatchObject({ runtimeStatus: "COMPLETED" });
+  });
+
+  it("puts off polling while this process reports progress on the instance", async () => {
+    const b = watchedBackend();
+    const completed = (status: OrchestrationStatus) => status === "COMPLETED";
+    const wait = waitForInstance(b.backend, "p", done, { timeoutMs: 10_000 }, completed);
+    await settle();
+    // Without progress reports the wait polls after 50 and 150 ms.
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      b.change("p", false, "RUNNING");
+    }
+    expect(b.reads.get("p")).toBe(1);
+    b.change("p", true, "COMPLETED");
+    await wait;
+  });
+
+  it("spreads the polls of many waits", async () => {
+    const b = watchedBackend();
+    const ids = Array.from({ length: 1000 }, (_, i) => `w${i}`);
+    const waits = ids.map((id) => waitForInstance(b.backend, id, done, { timeoutMs: 10_000 }));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // With a 50 ms first pause every wait would have read twice or three times by now.
+    const reads = ids.map((id) => b.reads.get(id) ?? 0);
+    expect(Math.max(...reads)).toBe(1);
+    for (const id of ids) b.change(id, true);
+    await Promise.all(waits);
   });
 });

@@ -13,6 +13,7 @@ import {
   isTerminalStatus,
   type Logger,
   type OrchestrationMetadata,
+  type OrchestrationStatus,
   silentLogger,
 } from "@durabletask/api";
 import * as wire from "@durabletask/api/proto";
@@ -113,14 +114,13 @@ export function createSidecarService(options: SidecarServiceOptions) {
   async function waitFor(
     req: wire.GetInstanceRequest,
     ctx: CallContext,
-    done: (m: OrchestrationMetadata) => boolean,
+    until: (status: OrchestrationStatus) => boolean,
   ): Promise<wire.GetInstanceResponse> {
     assertInstanceId(req.instanceId);
     try {
-      const metadata = await waitForInstance(backend, req.instanceId, done, {
-        signal: ctx.signal,
-        fetchPayloads: req.getInputsAndOutputs,
-      });
+      const done = (m: OrchestrationMetadata) => until(m.runtimeStatus);
+      const options = { signal: ctx.signal, fetchPayloads: req.getInputsAndOutputs };
+      const metadata = await waitForInstance(backend, req.instanceId, done, options, until);
       return instanceResponse(metadata, req.getInputsAndOutputs);
     } catch (error) {
       if (DurableTaskError.is(error, "InstanceNotFound")) return instanceResponse(undefined, false);
@@ -274,9 +274,9 @@ export function createSidecarService(options: SidecarServiceOptions) {
     startInstance,
     getInstance,
     waitForInstanceStart: (req: wire.GetInstanceRequest, ctx: CallContext) =>
-      waitFor(req, ctx, (m) => m.runtimeStatus !== "PENDING"),
+      waitFor(req, ctx, (status) => status !== "PENDING"),
     waitForInstanceCompletion: (req: wire.GetInstanceRequest, ctx: CallContext) =>
-      waitFor(req, ctx, (m) => isTerminalStatus(m.runtimeStatus)),
+      waitFor(req, ctx, isTerminalStatus),
     async raiseEvent(req: wire.RaiseEventRequest) {
       assertName(req.name, "name");
       await send(req.instanceId, eventRaisedEvent(now(), req.name, req.input));

@@ -334,12 +334,20 @@ export function registerCommitContract(h: Harness): void {
         throw new Error("listener failure");
       },
     });
-    const changed: string[] = [];
-    b.subscribe({ onInstanceChanged: (id) => changed.push(id) });
+    const changed: [string, string | undefined][] = [];
+    b.subscribe({ onInstanceChanged: (id, status) => changed.push([id, status]) });
     await createInstance(b, "robust");
+    await runEpisode(b, "robust", { status: "RUNNING" });
+    await b.addNewOrchestrationEvent("robust", eventRaisedEvent(Date.now(), "E"));
     await runEpisode(b, "robust", { status: "COMPLETED" });
     await b.purgeOrchestrationState("robust");
-    expect(changed).toEqual(["robust", "robust", "robust"]);
+    // Each change carries the status it left, when known; a purge leaves none.
+    expect(changed).toEqual([
+      ["robust", "PENDING"],
+      ["robust", "RUNNING"],
+      ["robust", "COMPLETED"],
+      ["robust", undefined],
+    ]);
   });
 }
 

@@ -47,7 +47,8 @@ export class CommitOutcome {
     }
     const last = this.#results[this.#results.length - 1];
     announceNextVisible(listeners, last?.rows ?? [], nowMs);
-    listeners.instanceChanged(instanceId, ...created);
+    listeners.instanceChanged(instanceId, commit.instance.runtimeStatus);
+    for (const id of created) listeners.instanceChanged(id, "PENDING");
   }
 
   /** The result of the statement with `role` (the first, if several). */

@@ -1,4 +1,4 @@
-import type { Logger } from "@durabletask/api";
+import type { Logger, OrchestrationStatus } from "@durabletask/api";
 import type { BackendListener, WorkKind } from "../backend.js";
 
 /**
@@ -19,7 +19,7 @@ export class Listeners {
     // A wrapper per subscription, so subscribing one object twice needs two unsubscribes.
     const entry: BackendListener = {
       onWork: (kind, at) => listener.onWork?.(kind, at),
-      onInstanceChanged: (id) => listener.onInstanceChanged?.(id),
+      onInstanceChanged: (id, status) => listener.onInstanceChanged?.(id, status),
     };
     this.#listeners.add(entry);
     return () => {
@@ -32,9 +32,12 @@ export class Listeners {
     this.#each("onWork", (l) => l.onWork?.(kind, visibleAtMs));
   }
 
-  /** Tells every listener that the stored state of each of `instanceIds` changed. */
-  instanceChanged(...instanceIds: readonly string[]): void {
-    for (const id of instanceIds) this.#each("onInstanceChanged", (l) => l.onInstanceChanged?.(id));
+  /**
+   * Tells every listener that the stored state of `instanceId` changed, leaving it in
+   * `runtimeStatus` (`undefined`: not known, or the instance is gone).
+   */
+  instanceChanged(instanceId: string, runtimeStatus?: OrchestrationStatus): void {
+    this.#each("onInstanceChanged", (l) => l.onInstanceChanged?.(instanceId, runtimeStatus));
   }
 
   #each(what: string, call: (listener: BackendListener) => void): void {

@@ -187,7 +187,7 @@ class SqlBackend implements Backend {
     if (outcome.created) {
       // A hand-off announced the work itself.
       if (!handedOff) this.#listeners.work("orchestration", startVisibleAt(started, now));
-      this.#listeners.instanceChanged(started.instanceId);
+      this.#listeners.instanceChanged(started.instanceId, "PENDING");
     }
     return outcome;
   }
@@ -499,7 +499,7 @@ class SqlBackend implements Backend {
     );
     const ids = lastRows(results).map((row) => text(row[0], "InstanceID"));
     for (const id of ids) this.#histories.delete(id);
-    this.#listeners.instanceChanged(...ids);
+    for (const id of ids) this.#listeners.instanceChanged(id);
     return ids.length;
   }
 
