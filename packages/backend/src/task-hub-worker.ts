@@ -144,8 +144,8 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
           (kind === "orchestration" ? orchestrations : activities).notify(visibleAtMs),
       });
       const unsubscribeExecutor = executor.onCapacityAvailable?.(() => {
-        orchestrations.notify();
-        activities.notify();
+        orchestrations.notifyCapacity();
+        activities.notifyCapacity();
       });
       const unobserveBacklog = metrics.observeBacklog(backend);
       unsubscribe = () => {

@@ -98,6 +98,8 @@ export class WorkDispatcher<T> {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private pending = false;
+  /** The loop stopped fetching because `capacity()` said 0. */
+  private starved = false;
   private readonly wakeTimes = new WakeTimes();
   private pollIntervalMs = minPollIntervalMs;
 
@@ -127,6 +129,18 @@ export class WorkDispatcher<T> {
       this.wakeTimes.add(visibleAtMs);
       if (visibleAtMs < earliest) this.wake?.();
     }
+  }
+
+  /**
+   * The source's `capacity()` went up. Fetches again only if the loop had stopped for want of
+   * capacity: after a fetch that took all visible work, more capacity finds nothing new (in the
+   * sidecar every finished work item announces capacity: 7 empty lock transactions per W1
+   * orchestration).
+   */
+  notifyCapacity(): void {
+    if (!this.starved) return;
+    this.pending = true;
+    this.wake?.();
   }
 
   /** Number of items being processed now. */
@@ -167,9 +181,15 @@ export class WorkDispatcher<T> {
       }
       const free = Math.min(slots, this.source.capacity?.() ?? slots);
       if (free <= 0) {
-        // Nothing can run the work now; notify() is called when capacity returns.
+        // Nothing can run the work now; notifyCapacity() is called when capacity returns.
+        this.starved = true;
         await this.sleep(this.options.maxPollIntervalMs);
         continue;
+      }
+      if (this.starved) {
+        // Work may have been announced while nothing could take it.
+        this.starved = false;
+        this.pending = true;
       }
       const now = Date.now();
       const wakeAtMs = this.wakeTimes.earliest;

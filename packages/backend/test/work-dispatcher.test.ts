@@ -46,6 +46,28 @@ describe("WorkDispatcher", () => {
     expect(Math.max(...q.fetchSizes)).toBeLessThanOrEqual(3);
   });
 
+  it("fetches when capacity returns only if it went without capacity", async () => {
+    const q = queueSource(0);
+    let capacity = 0;
+    const d = new WorkDispatcher({ ...q.source, capacity: () => capacity }, options);
+    d.start();
+    q.queue.push(1);
+    d.notify();
+    await sleep(50);
+    expect(q.fetchSizes).toEqual([]); // no capacity: nothing fetched
+    capacity = 2;
+    d.notifyCapacity();
+    while (q.processed.length < 1) await sleep(1);
+    const fetches = q.fetchSizes.length;
+    // Capacity announced again (as every finished item does in the sidecar): nothing new to
+    // look for, no fetch.
+    d.notifyCapacity();
+    d.notifyCapacity();
+    await sleep(20);
+    expect(q.fetchSizes).toHaveLength(fetches);
+    await d.stop();
+  });
+
   it("picks up notified work at once instead of waiting for the next poll", async () => {
     const q = queueSource(0);
     const d = new WorkDispatcher(q.source, options);
