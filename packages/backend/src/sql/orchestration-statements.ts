@@ -66,12 +66,19 @@ function named(sql: string, values: Readonly<Record<string, SqlValue>>): SqlStat
   return { sql: text, args };
 }
 
+// The instances one lock step just leased are found by their lease: its expiry (on the
+// LockExpiration index; no index on LockedBy, which every lease and release would rewrite: one
+// WAL page per episode's lock and one per its commit) and its token.
+function leasedBy(alias: string): string {
+  return `${alias}LockExpiration = CAST(? AS INTEGER) AND ${alias}LockedBy = CAST(? AS TEXT)`;
+}
+
 // Every deliverable visible event of the instances just locked, including rows an earlier,
 // expired lease had claimed.
 const claimEvents = `UPDATE Inbox SET DequeueCount = DequeueCount + 1, LockedBy = ?
   WHERE SequenceNumber IN (
     SELECT E.SequenceNumber FROM Inbox AS E JOIN Instances AS I ON I.InstanceID = E.InstanceID
-    WHERE I.LockedBy = CAST(? AS TEXT)
+    WHERE ${leasedBy("I.")}
       AND (E.VisibleTime <= ? OR (E.EventKind = 'executionStarted' AND EXISTS (
         SELECT 1 FROM Inbox AS T
         WHERE T.InstanceID = E.InstanceID AND T.EventKind = 'executionTerminated' AND T.VisibleTime <= ?)))
@@ -79,7 +86,7 @@ const claimEvents = `UPDATE Inbox SET DequeueCount = DequeueCount + 1, LockedBy 
   RETURNING InstanceID, SequenceNumber, VisibleTime, DequeueCount, EventPayload`;
 
 const readHistory = `SELECT InstanceID, SequenceNumber, EventPayload FROM History
-  WHERE InstanceID IN (SELECT InstanceID FROM Instances WHERE LockedBy = CAST(? AS TEXT))
+  WHERE InstanceID IN (SELECT InstanceID FROM Instances WHERE ${leasedBy("")})
   ORDER BY InstanceID, SequenceNumber`;
 
 // With known histories: for a listed instance only the rows from its last known event on (that
@@ -90,7 +97,7 @@ function readHistoryTail(known: number): string {
   SELECT H.InstanceID, H.SequenceNumber, H.EventPayload
   FROM (SELECT I.InstanceID, COALESCE(CAST(K.KnownCount AS INTEGER) - 1, 0) AS FirstRow
       FROM Instances AS I LEFT JOIN Known AS K ON K.InstanceID = I.InstanceID
-      WHERE I.LockedBy = CAST(? AS TEXT)) AS L
+      WHERE ${leasedBy("I.")}) AS L
     JOIN History AS H ON H.InstanceID = L.InstanceID AND H.SequenceNumber >= L.FirstRow
   ORDER BY H.InstanceID, H.SequenceNumber`;
 }
@@ -115,9 +122,13 @@ export function fullHistoryStatement(instanceId: string): SqlStatement {
   };
 }
 
-function historyReadStatement(token: string, known: readonly [string, number][]): SqlStatement {
-  if (known.length === 0) return { sql: readHistory, args: [token] };
-  return { sql: readHistoryTail(known.length), args: [...known.flat(), token] };
+function historyReadStatement(
+  token: string,
+  expiresAtMs: number,
+  known: readonly [string, number][],
+): SqlStatement {
+  if (known.length === 0) return { sql: readHistory, args: [expiresAtMs, token] };
+  return { sql: readHistoryTail(known.length), args: [...known.flat(), expiresAtMs, token] };
 }
 
 /**
@@ -136,8 +147,8 @@ export function lockOrchestrationStatements(
 ): SqlStatement[] {
   return [
     named(lockInstances, { token, expires: expiresAtMs, now: nowMs, limit: maxCount }),
-    { sql: claimEvents, args: [token, token, nowMs, nowMs] },
-    historyReadStatement(token, known),
+    { sql: claimEvents, args: [token, expiresAtMs, token, nowMs, nowMs] },
+    historyReadStatement(token, expiresAtMs, known),
   ];
 }
 
@@ -154,8 +165,8 @@ export function lockInstanceStatements(
 ): SqlStatement[] {
   return [
     named(lockInstance, { token, expires: expiresAtMs, id: instanceId, now: nowMs }),
-    { sql: claimEvents, args: [token, token, nowMs, nowMs] },
-    historyReadStatement(token, known),
+    { sql: claimEvents, args: [token, expiresAtMs, token, nowMs, nowMs] },
+    historyReadStatement(token, expiresAtMs, known),
   ];
 }
 

@@ -35,7 +35,9 @@ const tables: readonly string[] = [
   )`,
   "CREATE INDEX IF NOT EXISTS IX_Instances_RuntimeStatus ON Instances (RuntimeStatus, CreatedTime)",
   "CREATE INDEX IF NOT EXISTS IX_Instances_CreatedTime ON Instances (CreatedTime)",
-  "CREATE INDEX IF NOT EXISTS IX_Instances_LockedBy ON Instances (LockedBy)",
+  // Dropped after version 1 without a version change (code that knows it works without it, and
+  // recreates it when it opens the database): leases are found by LockExpiration + LockedBy.
+  "DROP INDEX IF EXISTS IX_Instances_LockedBy",
   "CREATE INDEX IF NOT EXISTS IX_Instances_LockExpiration ON Instances (LockExpiration) WHERE LockExpiration IS NOT NULL",
   `CREATE TABLE IF NOT EXISTS History (
     InstanceID TEXT NOT NULL,
