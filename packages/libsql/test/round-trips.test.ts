@@ -199,15 +199,21 @@ describe("round trips to a libSQL server", () => {
       { backend },
     );
     try {
-      const runs: { requests: number; operations: Record<string, number> }[] = [];
+      const runs: {
+        requests: number;
+        operations: Record<string, number>;
+        elapsedMs: number;
+      }[] = [];
       for (let i = 0; i < 5; i++) {
         // Let the idle pollers back off, so that the count is the orchestration's own.
         await new Promise((resolve) => setTimeout(resolve, 300));
         await settled();
         server.stats.reset();
         const [operationsBefore, batchesBefore] = [operations.length, counts.batches];
+        const startedAt = performance.now();
         const id = await engine.client.scheduleNewOrchestration("ThreeSteps", { input: "x" });
         const m = await engine.client.waitForOrchestrationCompletion(id, { timeoutMs: 10_000 });
+        const elapsedMs = performance.now() - startedAt;
         expect(m.serializedOutput).toBe('"x+++"');
         // The client may see the result before the worker has its commit's answer: count what
         // was called until then, and once nothing is in flight, check one request per batch.
@@ -216,6 +222,7 @@ describe("round trips to a libSQL server", () => {
         runs.push({
           requests,
           operations: tally(operations.slice(operationsBefore, operationsAfter)),
+          elapsedMs,
         });
         expect(server.stats.httpRequests).toBe(counts.batches - batchesBefore);
       }
@@ -227,7 +234,7 @@ describe("round trips to a libSQL server", () => {
         "backend operations per orchestration:",
         runs.map((r) => r.operations),
       );
-      for (const { requests, operations: called } of runs) {
+      for (const { requests, operations: called, elapsedMs } of runs) {
         // The work itself, exactly: 1 create, 4 episodes (lock + commit), 3 activities
         // (lock + complete).
         expect(called).toMatchObject({
@@ -251,8 +258,10 @@ describe("round trips to a libSQL server", () => {
         expect(empty).toBeLessThanOrEqual(8);
         expect(requests).toBeLessThanOrEqual(total);
         // The create, 4 commits, 3 results and 2 reads: one request each. Each of them leased
-        // the next step for this process's idle worker, so the 7 locks cost none.
-        expect(requests).toBeLessThanOrEqual(10 + empty);
+        // the next step for this process's idle worker, so the 7 locks cost none, except that
+        // each of the two dispatchers, while handed work, still looks at storage once per 50 ms
+        // (for work of other processes).
+        expect(requests).toBeLessThanOrEqual(10 + empty + 2 * Math.ceil(elapsedMs / 50));
       }
     } finally {
       await engine.stop();

@@ -107,6 +107,28 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect((await there.lockActivityWorkItems(5)).map((t) => t.instanceId)).toEqual(["e"]);
   });
 
+  it("hands off nothing while storage has a backlog; batched lock steps take it", async () => {
+    const { here, there } = await twoProcesses();
+    await scheduleActivity(there, "m1");
+    await scheduleActivity(there, "m2");
+    // `here` found work in storage: it is not idle, so its own commit hands nothing off.
+    expect(await here.lockActivityWorkItems(1)).toHaveLength(1);
+    expect(await here.lockActivityWorkItems(5)).toHaveLength(1);
+    await scheduleActivity(here, "m3");
+    expect((await there.lockActivityWorkItems(5)).map((t) => t.instanceId)).toEqual(["m3"]);
+  });
+
+  it("still looks at storage while it is handed work", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(5)).toEqual([]);
+    await scheduleActivity(there, "x1"); // in storage only
+    await scheduleActivity(here, "x2"); // handed off
+    await sleep(60);
+    // Handed work does not keep the dispatcher from storage for more than 50 ms.
+    const taken = (await here.lockActivityWorkItems(5)).map((t) => t.instanceId);
+    expect(taken.sort()).toEqual(["x1", "x2"]);
+  });
+
   it("gives back work nobody here takes within a second", async () => {
     const { here, there } = await twoProcesses();
     expect(await here.lockActivityWorkItems(5)).toEqual([]);

@@ -3,6 +3,9 @@ interface Leased {
   readonly lockExpiresAtMs: number;
 }
 
+/** Longest time queued hand-offs keep a dispatcher from looking at storage. */
+const storageLookMs = 50;
+
 interface Queued<T> {
   readonly item: T;
   readonly queuedAtMs: number;
@@ -15,10 +18,12 @@ interface Queued<T> {
  * its own. The leases are real: every write of the work is lease-guarded as usual, and a lease
  * that runs out while queued is simply not handed out (whoever locks it next does the work).
  *
- * Only as much is handed off as the dispatcher left unfilled at its last lock call (it is
- * waiting for exactly that much work), so another process is never kept from work this one
- * would not start at once. Items nobody takes within `maxQueuedMs` (the dispatcher stopped or
- * lost capacity) are given back through `giveBack`, and no more is handed off until the
+ * Only as much is handed off as the dispatcher left unfilled when it last found nothing in
+ * storage (it is waiting for exactly that much work), so another process is never kept from
+ * work this one would not start at once, and a backlog in storage is taken by batched lock
+ * steps. Queued items do not keep the dispatcher from storage for long: it looks there at
+ * least every `storageLookMs`. Items nobody takes within `maxQueuedMs` (the dispatcher stopped
+ * or lost capacity) are given back through `giveBack`, and no more is handed off until the
  * dispatcher asks again.
  */
 export class HandOffs<T extends Leased> {
@@ -31,6 +36,7 @@ export class HandOffs<T extends Leased> {
   /** Room reserved by hand-offs whose transaction has not finished yet. */
   #reserved = 0;
   #sweep: NodeJS.Timeout | undefined;
+  #lastStorageLookMs = Number.NEGATIVE_INFINITY;
 
   constructor(maxQueuedMs: number, now: () => number, giveBack: (items: T[]) => void) {
     this.#maxQueuedMs = maxQueuedMs;
@@ -78,9 +84,28 @@ export class HandOffs<T extends Leased> {
     return { items, expired };
   }
 
-  /** The dispatcher's lock call for `maxCount` items returned `returned`: the rest is idle. */
-  observe(maxCount: number, returned: number): void {
-    this.#idle = Math.max(0, maxCount - returned - this.#queue.length - this.#reserved);
+  /**
+   * Whether a lock call for `maxCount` that got `handed` queued items may skip storage: it got
+   * all it asked for, or storage was looked at less than `storageLookMs` ago.
+   */
+  servesAlone(handed: number, maxCount: number, nowMs: number): boolean {
+    if (handed === 0) return false;
+    return handed >= maxCount || nowMs - this.#lastStorageLookMs < storageLookMs;
+  }
+
+  /** A lock call for `maxCount` was served from the queue alone, with `handed` items. */
+  observeQueue(maxCount: number, handed: number): void {
+    this.#idle = Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
+  }
+
+  /**
+   * A lock call for `maxCount` got `handed` queued items and `locked` from storage: the
+   * dispatcher is idle for the rest only if storage had nothing.
+   */
+  observeStorage(maxCount: number, handed: number, locked: number, nowMs: number): void {
+    this.#lastStorageLookMs = nowMs;
+    this.#idle =
+      locked > 0 ? 0 : Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
   }
 
   /** Empties the queue (the backend stops): the caller gives the items back. */

@@ -212,22 +212,33 @@ class SqlBackend implements Backend {
     this.#ready();
     assertCount(maxCount, "maxCount");
     const now = this.#o.now();
-    const handed = this.#orchestrationHandOffs.take(maxCount, now);
+    const handOffs = this.#orchestrationHandOffs;
+    const handed = handOffs.take(maxCount, now);
     for (const item of handed.expired) this.#endLease(item, now, true);
-    if (handed.items.length > 0) {
-      this.#orchestrationHandOffs.observe(maxCount, handed.items.length);
+    if (handOffs.servesAlone(handed.items.length, maxCount, now)) {
+      handOffs.observeQueue(maxCount, handed.items.length);
       return handed.items;
     }
     const token = this.#token();
     const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
     const known = this.#histories.knownCounts();
-    const statements = lockOrchestrationStatements(token, maxCount, now, expiresAt, known);
-    const results = await this.#batch("lockOrchestrationWorkItems", statements, "write");
-    const { items, needsHistory } = orchestrationItems(results, token, expiresAt, (id, rows) =>
+    const rest = maxCount - handed.items.length;
+    const statements = lockOrchestrationStatements(token, rest, now, expiresAt, known);
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("lockOrchestrationWorkItems", statements, "write");
+    } catch (err) {
+      // The handed-off items are leased here: give them back rather than hold them.
+      for (const item of handed.items) void this.#giveBackOrchestration(item);
+      throw err;
+    }
+    const locked = orchestrationItems(results, token, expiresAt, (id, rows) =>
       this.#histories.resolve(id, rows),
     );
-    for (const item of items) this.#leased.add(item.instanceId, token, expiresAt);
-    this.#orchestrationHandOffs.observe(maxCount, items.length);
+    const { needsHistory } = locked;
+    for (const item of locked.items) this.#leased.add(item.instanceId, token, expiresAt);
+    handOffs.observeStorage(maxCount, handed.items.length, locked.items.length, now);
+    const items = [...handed.items, ...locked.items];
     if (needsHistory.length === 0) return items;
     // A cached history no longer matches the database (rare): read those whole.
     const read = await this.#batch(
@@ -343,18 +354,26 @@ class SqlBackend implements Backend {
     assertCount(maxCount, "maxCount");
     const now = this.#o.now();
     // Tasks whose lease ran out while queued are visible to every lock step again.
-    const handed = this.#activityHandOffs.take(maxCount, now);
-    if (handed.items.length > 0) {
-      this.#activityHandOffs.observe(maxCount, handed.items.length);
+    const handOffs = this.#activityHandOffs;
+    const handed = handOffs.take(maxCount, now);
+    if (handOffs.servesAlone(handed.items.length, maxCount, now)) {
+      handOffs.observeQueue(maxCount, handed.items.length);
       return handed.items;
     }
     const token = this.#token();
     const expiresAt = now + this.#o.activityLockTimeoutMs;
-    const statement = lockActivitiesStatement(token, maxCount, now, expiresAt);
-    const [result] = await this.#batch("lockActivityWorkItems", [statement], "write");
-    const items = activityItems(result, token, expiresAt);
-    this.#activityHandOffs.observe(maxCount, items.length);
-    return items;
+    const rest = maxCount - handed.items.length;
+    const statement = lockActivitiesStatement(token, rest, now, expiresAt);
+    let result: SqlResult | undefined;
+    try {
+      [result] = await this.#batch("lockActivityWorkItems", [statement], "write");
+    } catch (err) {
+      for (const item of handed.items) void this.#giveBackActivity(item);
+      throw err;
+    }
+    const locked = activityItems(result, token, expiresAt);
+    handOffs.observeStorage(maxCount, handed.items.length, locked.length, now);
+    return [...handed.items, ...locked];
   }
 
   async completeActivityWorkItem(item: ActivityWorkItem, result: HistoryEvent): Promise<void> {
