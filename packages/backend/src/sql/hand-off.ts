@@ -21,8 +21,9 @@ interface Queued<T> {
  * Only as much is handed off as the dispatcher left unfilled when it last found nothing in
  * storage (it is waiting for exactly that much work), so another process is never kept from
  * work this one would not start at once, and a backlog in storage is taken by batched lock
- * steps. Queued items do not keep the dispatcher from storage for long: it looks there at
- * least every `storageLookMs`. Items nobody takes within `maxQueuedMs` (the dispatcher stopped
+ * steps. Queued items do not keep the dispatcher from storage for long: once `storageLookMs`
+ * have passed since its last look, the call after the next one looks there too (the next one is
+ * not delayed: the caller asks the dispatcher to come back at once). Items nobody takes within `maxQueuedMs` (the dispatcher stopped
  * or lost capacity) are given back through `giveBack`, and no more is handed off until the
  * dispatcher asks again.
  */
@@ -37,6 +38,7 @@ export class HandOffs<T extends Leased> {
   #reserved = 0;
   #sweep: NodeJS.Timeout | undefined;
   #lastStorageLookMs = Number.NEGATIVE_INFINITY;
+  #lookDue = false;
 
   constructor(maxQueuedMs: number, now: () => number, giveBack: (items: T[]) => void) {
     this.#maxQueuedMs = maxQueuedMs;
@@ -85,12 +87,18 @@ export class HandOffs<T extends Leased> {
   }
 
   /**
-   * Whether a lock call for `maxCount` that got `handed` queued items may skip storage: it got
-   * all it asked for, or storage was looked at less than `storageLookMs` ago.
+   * How a lock call that got `handed` queued items is served: `"storage"` looks there too
+   * (nothing was queued, or a look is due); `"queue"` returns the queued items alone;
+   * `"queueThenLook"` too, but storage has not been looked at for `storageLookMs`: the caller
+   * makes the dispatcher ask again at once, and that call looks.
    */
-  servesAlone(handed: number, maxCount: number, nowMs: number): boolean {
-    if (handed === 0) return false;
-    return handed >= maxCount || nowMs - this.#lastStorageLookMs < storageLookMs;
+  serve(handed: number, nowMs: number): "storage" | "queue" | "queueThenLook" {
+    if (handed === 0 || this.#lookDue) return "storage";
+    if (nowMs - this.#lastStorageLookMs >= storageLookMs) {
+      this.#lookDue = true;
+      return "queueThenLook";
+    }
+    return "queue";
   }
 
   /** A lock call for `maxCount` was served from the queue alone, with `handed` items. */
@@ -104,6 +112,7 @@ export class HandOffs<T extends Leased> {
    */
   observeStorage(maxCount: number, handed: number, locked: number, nowMs: number): void {
     this.#lastStorageLookMs = nowMs;
+    this.#lookDue = false;
     this.#idle =
       locked > 0 ? 0 : Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
   }

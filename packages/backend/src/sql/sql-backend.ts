@@ -215,8 +215,10 @@ class SqlBackend implements Backend {
     const handOffs = this.#orchestrationHandOffs;
     const handed = handOffs.take(maxCount, now);
     for (const item of handed.expired) this.#endLease(item, now, true);
-    if (handOffs.servesAlone(handed.items.length, maxCount, now)) {
+    const serve = handOffs.serve(handed.items.length, now);
+    if (serve !== "storage") {
       handOffs.observeQueue(maxCount, handed.items.length);
+      if (serve === "queueThenLook") this.#listeners.work("orchestration", now);
       return handed.items;
     }
     const token = this.#token();
@@ -356,8 +358,10 @@ class SqlBackend implements Backend {
     // Tasks whose lease ran out while queued are visible to every lock step again.
     const handOffs = this.#activityHandOffs;
     const handed = handOffs.take(maxCount, now);
-    if (handOffs.servesAlone(handed.items.length, maxCount, now)) {
+    const serve = handOffs.serve(handed.items.length, now);
+    if (serve !== "storage") {
       handOffs.observeQueue(maxCount, handed.items.length);
+      if (serve === "queueThenLook") this.#listeners.work("activity", now);
       return handed.items;
     }
     const token = this.#token();
