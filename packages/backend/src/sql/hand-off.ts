@@ -31,6 +31,7 @@ export class HandOffs<T extends Leased> {
   readonly #maxQueuedMs: number;
   readonly #now: () => number;
   readonly #giveBack: (items: T[]) => void;
+  readonly #askAgain: () => void;
   #queue: Queued<T>[] = [];
   /** Slots the dispatcher left unfilled at its last lock call, minus hand-offs since. */
   #idle = 0;
@@ -40,9 +41,19 @@ export class HandOffs<T extends Leased> {
   #lastStorageLookMs = Number.NEGATIVE_INFINITY;
   #lookDue = false;
 
-  constructor(maxQueuedMs: number, now: () => number, giveBack: (items: T[]) => void) {
+  /**
+   * `giveBack` returns items nobody took to storage; `askAgain` makes the dispatcher ask for
+   * work again at once (when its next call must look at storage).
+   */
+  constructor(
+    maxQueuedMs: number,
+    now: () => number,
+    giveBack: (items: T[]) => void,
+    askAgain: () => void,
+  ) {
     this.#maxQueuedMs = maxQueuedMs;
     this.#now = now;
+    this.#askAgain = askAgain;
     this.#giveBack = giveBack;
   }
 
@@ -71,11 +82,7 @@ export class HandOffs<T extends Leased> {
     this.#idle += reserved;
   }
 
-  /**
-   * The dispatcher asks for up to `maxCount` items: queued items whose lease still runs, oldest
-   * first. `expired` lists queued items whose lease ran out (not handed out).
-   */
-  take(maxCount: number, nowMs: number): { items: T[]; expired: T[] } {
+  #take(maxCount: number, nowMs: number): { items: T[]; expired: T[] } {
     const items: T[] = [];
     const expired: T[] = [];
     while (items.length < maxCount && this.#queue.length > 0) {
@@ -87,23 +94,21 @@ export class HandOffs<T extends Leased> {
   }
 
   /**
-   * How a lock call that got `handed` queued items is served: `"storage"` looks there too
-   * (nothing was queued, or a look is due); `"queue"` returns the queued items alone;
-   * `"queueThenLook"` too, but storage has not been looked at for `storageLookMs`: the caller
-   * makes the dispatcher ask again at once, and that call looks.
+   * A lock call for up to `maxCount` items: the queued items whose lease still runs (oldest
+   * first; `expired` lists those whose lease ran out, not handed out), and whether it must look
+   * at storage too: when nothing was queued, or a look is due. When `storageLookMs` have passed
+   * since the last look, the queued items are still returned alone (not delayed), and the
+   * dispatcher is asked to come back at once: that call looks.
    */
-  serve(handed: number, nowMs: number): "storage" | "queue" | "queueThenLook" {
-    if (handed === 0 || this.#lookDue) return "storage";
+  next(maxCount: number, nowMs: number): { items: T[]; expired: T[]; lookAtStorage: boolean } {
+    const { items, expired } = this.#take(maxCount, nowMs);
+    if (items.length === 0 || this.#lookDue) return { items, expired, lookAtStorage: true };
+    this.#idle = Math.max(0, maxCount - items.length - this.#queue.length - this.#reserved);
     if (nowMs - this.#lastStorageLookMs >= storageLookMs) {
       this.#lookDue = true;
-      return "queueThenLook";
+      this.#askAgain();
     }
-    return "queue";
-  }
-
-  /** A lock call for `maxCount` was served from the queue alone, with `handed` items. */
-  observeQueue(maxCount: number, handed: number): void {
-    this.#idle = Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
+    return { items, expired, lookAtStorage: false };
   }
 
   /**

@@ -145,8 +145,20 @@ export function lockOrchestrationStatements(
   expiresAtMs: number,
   known: readonly [string, number][] = [],
 ): SqlStatement[] {
+  const lock = named(lockInstances, { token, expires: expiresAtMs, now: nowMs, limit: maxCount });
+  return lockStep(lock, token, nowMs, expiresAtMs, known);
+}
+
+/** `lock`, then the claim of the leased instances' events and the read of their histories. */
+function lockStep(
+  lock: SqlStatement,
+  token: string,
+  nowMs: number,
+  expiresAtMs: number,
+  known: readonly [string, number][],
+): SqlStatement[] {
   return [
-    named(lockInstances, { token, expires: expiresAtMs, now: nowMs, limit: maxCount }),
+    lock,
     { sql: claimEvents, args: [token, expiresAtMs, token, nowMs, nowMs] },
     historyReadStatement(token, expiresAtMs, known),
   ];
@@ -163,11 +175,8 @@ export function lockInstanceStatements(
   expiresAtMs: number,
   known: readonly [string, number][] = [],
 ): SqlStatement[] {
-  return [
-    named(lockInstance, { token, expires: expiresAtMs, id: instanceId, now: nowMs }),
-    { sql: claimEvents, args: [token, expiresAtMs, token, nowMs, nowMs] },
-    historyReadStatement(token, expiresAtMs, known),
-  ];
+  const lock = named(lockInstance, { token, expires: expiresAtMs, id: instanceId, now: nowMs });
+  return lockStep(lock, token, nowMs, expiresAtMs, known);
 }
 
 const releaseLease = `UPDATE Instances SET LockedBy = NULL, LockExpiration = NULL

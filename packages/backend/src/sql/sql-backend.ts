@@ -108,12 +108,22 @@ class SqlBackend implements Backend {
     this.#listeners = new Listeners(options.logger);
     this.#group = options.groupCommit ? new GroupCommitter(options.driver) : undefined;
     this.#histories = new HistoryCache(options.historyCacheSize);
-    this.#orchestrationHandOffs = new HandOffs(handOffMaxQueuedMs, options.now, (items) => {
-      for (const item of items) void this.#giveBackOrchestration(item);
-    });
-    this.#activityHandOffs = new HandOffs(handOffMaxQueuedMs, options.now, (items) => {
-      for (const item of items) void this.#giveBackActivity(item);
-    });
+    this.#orchestrationHandOffs = new HandOffs(
+      handOffMaxQueuedMs,
+      options.now,
+      (items) => {
+        for (const item of items) void this.#giveBackOrchestration(item);
+      },
+      () => this.#listeners.work("orchestration", options.now()),
+    );
+    this.#activityHandOffs = new HandOffs(
+      handOffMaxQueuedMs,
+      options.now,
+      (items) => {
+        for (const item of items) void this.#giveBackActivity(item);
+      },
+      () => this.#listeners.work("activity", options.now()),
+    );
   }
 
   async createTaskHub(): Promise<void> {
@@ -213,14 +223,9 @@ class SqlBackend implements Backend {
     assertCount(maxCount, "maxCount");
     const now = this.#o.now();
     const handOffs = this.#orchestrationHandOffs;
-    const handed = handOffs.take(maxCount, now);
+    const handed = handOffs.next(maxCount, now);
     for (const item of handed.expired) this.#endLease(item, now, true);
-    const serve = handOffs.serve(handed.items.length, now);
-    if (serve !== "storage") {
-      handOffs.observeQueue(maxCount, handed.items.length);
-      if (serve === "queueThenLook") this.#listeners.work("orchestration", now);
-      return handed.items;
-    }
+    if (!handed.lookAtStorage) return handed.items;
     const token = this.#token();
     const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
     const known = this.#histories.knownCounts();
@@ -357,13 +362,8 @@ class SqlBackend implements Backend {
     const now = this.#o.now();
     // Tasks whose lease ran out while queued are visible to every lock step again.
     const handOffs = this.#activityHandOffs;
-    const handed = handOffs.take(maxCount, now);
-    const serve = handOffs.serve(handed.items.length, now);
-    if (serve !== "storage") {
-      handOffs.observeQueue(maxCount, handed.items.length);
-      if (serve === "queueThenLook") this.#listeners.work("activity", now);
-      return handed.items;
-    }
+    const handed = handOffs.next(maxCount, now);
+    if (!handed.lookAtStorage) return handed.items;
     const token = this.#token();
     const expiresAt = now + this.#o.activityLockTimeoutMs;
     const rest = maxCount - handed.items.length;
