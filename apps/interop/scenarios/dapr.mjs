@@ -44,7 +44,11 @@ const sdk = {
 runMain(() =>
   runProgram(sdk, {
     // No retry policies; no query, list, history, restart or rewind calls.
-    unsupported: ["retries", "query", "management"],
+    // continueAsNewEvents: the SDK drops an event that arrives in the same work item right after
+    // the one completing a waitForExternalEvent (it keeps an empty pending-task list for the
+    // name and treats it as a waiting task), so the event is neither consumed nor carried over.
+    // Reproduced on the sidecar at 1 in 12-30 runs depending on timing; the microsoft SDK runs it.
+    unsupported: ["retries", "query", "management", "continueAsNewEvents"],
     newWorker: (hostAddress) => new TaskHubGrpcWorker(hostAddress),
     newClient: (hostAddress) => new TaskHubGrpcClient(hostAddress),
   }),

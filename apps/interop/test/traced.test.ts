@@ -34,6 +34,7 @@ describe("dapr, traced", () =>
     "management",
     "recursiveTerminate",
     "recursivePurge",
+    "continueAsNewEvents",
   ]));
 
 describe("the sidecar's spans of those runs", () => {
