@@ -11,7 +11,7 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeInterop } from "./interop-suite.js";
+import { daprGaps, describeInterop } from "./interop-suite.js";
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({
@@ -27,15 +27,7 @@ afterAll(async () => {
 });
 
 describe("microsoft, traced", () => describeInterop("microsoft", []));
-describe("dapr, traced", () =>
-  describeInterop("dapr", [
-    "retries",
-    "query",
-    "management",
-    "recursiveTerminate",
-    "recursivePurge",
-    "continueAsNewEvents",
-  ]));
+describe("dapr, traced", () => describeInterop("dapr", daprGaps));
 
 describe("the sidecar's spans of those runs", () => {
   it("parent every activity of a finished orchestration to its exported orchestration span", () => {
