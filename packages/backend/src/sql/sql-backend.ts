@@ -82,6 +82,13 @@ function lockLost(what: string): DurableTaskError {
   );
 }
 
+/** An orchestration lease offered to this process's idle slot: its lock step starts at `from`. */
+interface OrchestrationOffer {
+  readonly token: string;
+  readonly expiresAt: number;
+  readonly from: number;
+}
+
 /** How long handed-off work waits for this process's dispatcher before it is given back. */
 const handOffMaxQueuedMs = 1000;
 
@@ -174,25 +181,16 @@ class SqlBackend implements Backend {
     const now = this.#o.now();
     const statements = createInstanceStatements(started, policy, now);
     const count = statements.length;
-    // The new instance, leased in the same commit for an idle orchestration slot here.
-    const reserved = this.#orchestrationHandOffs.reserve(1);
-    const token = reserved > 0 ? this.#token() : undefined;
-    const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
-    if (token !== undefined) {
-      statements.push(...lockInstanceStatements(started.instanceId, token, now, expiresAt));
-    }
+    const offer = this.#offerOrchestration(started.instanceId, statements, now);
     let results: SqlResult[];
     try {
       results = await this.#batch("createOrchestrationInstance", statements, "write");
     } catch (err) {
-      this.#orchestrationHandOffs.cancel(reserved);
+      this.#settleOffer(offer, undefined, now);
       throw err;
     }
     // Before the outcome, which throws when the id is taken: a lease taken here is queued.
-    const handedOff =
-      token !== undefined &&
-      this.#handOffOrchestration(results.slice(count), token, expiresAt, now);
-    if (!handedOff) this.#orchestrationHandOffs.cancel(reserved);
+    const handedOff = this.#settleOffer(offer, results, now);
     const outcome = creationOutcome(started, policy, lastRows(results.slice(0, count))[0]);
     if (outcome.created) {
       // A hand-off announced the work itself.
@@ -386,33 +384,19 @@ class SqlBackend implements Backend {
     assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
     const now = this.#o.now();
     const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
-    // The orchestration this result wakes, leased in the same commit for an idle slot here.
-    const reserved = this.#orchestrationHandOffs.reserve(1);
-    const token = reserved > 0 ? this.#token() : undefined;
-    const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
-    if (token !== undefined) {
-      const known = this.#histories.knownCount(item.instanceId);
-      statements.push(...lockInstanceStatements(item.instanceId, token, now, expiresAt, known));
-    }
+    const offer = this.#offerOrchestration(item.instanceId, statements, now);
     let results: SqlResult[];
     try {
       results = await this.#batch("completeActivityWorkItem", statements, "write");
     } catch (err) {
-      this.#orchestrationHandOffs.cancel(reserved);
+      this.#settleOffer(offer, undefined, now);
       throw err;
     }
-    if (results[1]?.changes === 0) {
-      this.#orchestrationHandOffs.cancel(reserved);
-      throw lockLost(`activity task ${item.sequenceNumber}`);
-    }
-    if (
-      token !== undefined &&
-      this.#handOffOrchestration(results.slice(2), token, expiresAt, now)
-    ) {
-      return;
-    }
-    this.#orchestrationHandOffs.cancel(reserved);
-    if ((results[0]?.changes ?? 0) > 0) this.#announce(item.instanceId, now);
+    // Even when this task's lease was lost, the lock step may have leased the instance for
+    // other events of its own: that lease is queued, not left to expire.
+    const handedOff = this.#settleOffer(offer, results, now);
+    if (results[1]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+    if (!handedOff && (results[0]?.changes ?? 0) > 0) this.#announce(item.instanceId, now);
   }
 
   async abandonActivityWorkItem(item: ActivityWorkItem, delayMs: number): Promise<void> {
@@ -557,7 +541,46 @@ class SqlBackend implements Backend {
   }
 
   /**
-   * Queues the instance an activity commit leased (results of `lockInstanceStatements`) for
+   * Reserves an idle orchestration slot here and appends to `statements` the lock step that
+   * leases `instanceId` for it in the same commit; `undefined` when no slot is idle.
+   */
+  #offerOrchestration(
+    instanceId: string,
+    statements: SqlStatement[],
+    nowMs: number,
+  ): OrchestrationOffer | undefined {
+    if (this.#orchestrationHandOffs.reserve(1) === 0) return undefined;
+    const token = this.#token();
+    const expiresAt = nowMs + this.#o.orchestrationLockTimeoutMs;
+    const from = statements.length;
+    const known = this.#histories.knownCount(instanceId);
+    statements.push(...lockInstanceStatements(instanceId, token, nowMs, expiresAt, known));
+    return { token, expiresAt, from };
+  }
+
+  /**
+   * After the commit that carried `offer` (`results` undefined: it failed, nothing applied):
+   * queues the lease its lock step took and returns true, or returns the slot.
+   */
+  #settleOffer(
+    offer: OrchestrationOffer | undefined,
+    results: readonly SqlResult[] | undefined,
+    nowMs: number,
+  ): boolean {
+    if (offer === undefined) return false;
+    const { token, expiresAt, from } = offer;
+    if (
+      results !== undefined &&
+      this.#handOffOrchestration(results.slice(from), token, expiresAt, nowMs)
+    ) {
+      return true;
+    }
+    this.#orchestrationHandOffs.cancel(1);
+    return false;
+  }
+
+  /**
+   * Queues the instance a commit leased (results of `lockInstanceStatements`) for
    * the orchestration dispatcher; false when it was not leased.
    */
   #handOffOrchestration(
@@ -584,33 +607,31 @@ class SqlBackend implements Backend {
   }
 
   /** Returns a handed-off orchestration nobody took to the inbox (logged, never thrown). */
-  async #giveBackOrchestration(item: OrchestrationWorkItem): Promise<void> {
-    try {
-      await this.abandonOrchestrationWorkItem(item, 0);
-    } catch (error) {
-      if (!DurableTaskError.is(error, "WorkItemLockLost")) {
-        this.#o.logger.warn(`could not give back the lease of orchestration '${item.instanceId}'`, {
-          instanceId: item.instanceId,
-          error,
-        });
-      }
-    }
+  #giveBackOrchestration(item: OrchestrationWorkItem): Promise<void> {
+    const what = `orchestration '${item.instanceId}'`;
+    return this.#giveBack(what, item, () => this.abandonOrchestrationWorkItem(item, 0));
   }
 
   /** Returns a handed-off activity task nobody took to the queue (logged, never thrown). */
-  async #giveBackActivity(item: ActivityWorkItem): Promise<void> {
+  #giveBackActivity(item: ActivityWorkItem): Promise<void> {
+    const what = `activity task ${item.sequenceNumber}`;
+    return this.#giveBack(what, item, () => this.abandonActivityWorkItem(item, 0));
+  }
+
+  async #giveBack(
+    what: string,
+    item: { readonly instanceId: string },
+    abandon: () => Promise<void>,
+  ): Promise<void> {
     try {
-      await this.abandonActivityWorkItem(item, 0);
+      await abandon();
     } catch (error) {
-      if (!DurableTaskError.is(error, "WorkItemLockLost")) {
-        this.#o.logger.warn(
-          `could not give back the lease of activity task ${item.sequenceNumber}`,
-          {
-            instanceId: item.instanceId,
-            error,
-          },
-        );
-      }
+      // Lost meanwhile: whoever holds the lease now does the work.
+      if (DurableTaskError.is(error, "WorkItemLockLost")) return;
+      this.#o.logger.warn(`could not give back the lease of ${what}`, {
+        instanceId: item.instanceId,
+        error,
+      });
     }
   }
 
