@@ -35,7 +35,11 @@ export interface OrchestrationWorkItem {
   readonly lockToken: string;
   /** Epoch ms when the lease runs out unless renewed. */
   readonly lockExpiresAtMs: number;
-  /** Committed history, oldest first. */
+  /**
+   * Committed history, oldest first. It is the item's until the item is completed or abandoned;
+   * after that the backend may reuse the array (a warm instance's next item extends it instead
+   * of copying it), so read it before, never after.
+   */
   readonly history: readonly HistoryEvent[];
   /** Inbox events claimed for this episode, in arrival order. */
   readonly newEvents: readonly HistoryEvent[];

@@ -42,8 +42,10 @@ export function createOrchestrationWorkSource(
       const ended: OrchestrationRuntimeState[] = [];
       const onContinuedAsNew = (state: OrchestrationRuntimeState) => ended.push(state);
       const commit = await runEpisode(item, { executor, logger, now, signal, onContinuedAsNew });
+      // The backend may extend the history array once the commit is done: note its length.
+      const historyLength = item.history.length;
       await backend.completeOrchestrationWorkItem(item, commit);
-      traceCommittedEpisode(item, commit, ended, now(), logger);
+      traceCommittedEpisode(item, commit, ended, now(), logger, historyLength);
       if (commit.instance.completedAtMs !== undefined && commit.appendHistory.length > 0) {
         logger.info("orchestration completed", {
           instanceId: item.instanceId,
@@ -59,8 +61,9 @@ export function createOrchestrationWorkSource(
         });
         const commit = failure && failedEpisode(item, failure, { logger, now });
         if (commit !== undefined) {
+          const historyLength = item.history.length;
           await backend.completeOrchestrationWorkItem(item, commit);
-          traceCommittedEpisode(item, commit, [], now(), logger);
+          traceCommittedEpisode(item, commit, [], now(), logger, historyLength);
           logger.error("poison work item: orchestration failed", {
             instanceId: item.instanceId,
             failure: failure?.errorMessage,

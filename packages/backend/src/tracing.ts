@@ -482,8 +482,10 @@ export function withRemoteParent<T>(tc: TraceContext | undefined, fn: () => T): 
 
 /**
  * Emits the spans of a committed orchestration episode: executions that continued as new during
- * it (`ended`, oldest first), then the execution the commit leaves. Never throws: the episode is
- * committed, and a tracing fault must not make the worker give it back.
+ * it (`ended`, oldest first), then the execution the commit leaves. `historyLength` is the
+ * item's history length before the commit (the backend may extend the array once it is
+ * committed). Never throws: the episode is committed, and a tracing fault must not make the
+ * worker give it back.
  */
 export function traceCommittedEpisode(
   item: { readonly instanceId: string; readonly history: readonly HistoryEvent[] },
@@ -494,8 +496,11 @@ export function traceCommittedEpisode(
   }[],
   nowMs: number,
   logger: Logger,
+  historyLength = item.history.length,
 ): void {
   try {
+    const history =
+      item.history.length === historyLength ? item.history : item.history.slice(0, historyLength);
     for (const state of ended) {
       traceCommittedExecution(
         { history: state.oldEvents, added: state.newEvents },
@@ -505,7 +510,7 @@ export function traceCommittedEpisode(
       );
     }
     traceCommittedExecution(
-      { history: commit.resetHistory ? [] : item.history, added: commit.appendHistory },
+      { history: commit.resetHistory ? [] : history, added: commit.appendHistory },
       nowMs,
       logger,
     );

@@ -171,6 +171,54 @@ describe("sqlite history cache", () => {
     expect(names).toContain("b-0");
   });
 
+  it("reads a history whole when its cached prefix was dropped while the lock step ran", async () => {
+    const a = createSqliteBackend({
+      path: join(dir, `cache-${++files}.sqlite3`),
+      historyCacheSize: 1,
+    });
+    open.push(a);
+    await a.start();
+    const long = async (instanceId: string) => {
+      await a.createOrchestrationInstance(
+        executionStartedEvent({ name: "Long", instanceId, executionId: "e" }, ++clock),
+      );
+      const [item] = await a.lockOrchestrationWorkItems(1);
+      if (item === undefined) throw new Error(`${instanceId} was not handed out`);
+      await a.completeOrchestrationWorkItem(item, commitOf(item, "e", filler(80, instanceId)));
+    };
+    await long("y");
+    await long("x"); // the one cached history is x's now
+    await a.addNewOrchestrationEvent("y", eventRaisedEvent(++clock, "Next"));
+    const [y] = await a.lockOrchestrationWorkItems(1);
+    if (y?.instanceId !== "y") throw new Error("y was not handed out");
+    await a.addNewOrchestrationEvent("x", eventRaisedEvent(++clock, "Next"));
+    // y's commit caches y's history (dropping x's) while the lock step that read only the tail
+    // of x's history, the prefix being cached, is under way.
+    const committed = a.completeOrchestrationWorkItem(y, commitOf(y, "e", filler(2, "y2")));
+    const locked = a.lockOrchestrationWorkItems(1);
+    await committed;
+    const [x] = await locked;
+    expect(x?.instanceId).toBe("x");
+    expect(x?.history).toEqual(await a.getOrchestrationHistory("x"));
+  });
+
+  it("never changes the history of a work item it handed out, even after its lease ran out", async () => {
+    const [a] = await twoBackends(50);
+    await warm(a);
+    await raise(a);
+    const held = await lockIt(a);
+    const before = [...held.history];
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await raise(a, "Last");
+    // The lease ran out: the instance goes to a new work item, which commits more events.
+    await episode(a, "exec-1", filler(4, "again"));
+    await raise(a, "After");
+    const next = await lockIt(a);
+    expect(held.history).toEqual(before);
+    expect(next.history).toEqual(await a.getOrchestrationHistory(id));
+    expect(next.history.length).toBeGreaterThan(before.length);
+  });
+
   it("refuses a historyCacheSize that is not an integer from 0 to 4096", () => {
     for (const historyCacheSize of [-1, 1.5, 5000]) {
       expect(() => createSqliteBackend({ historyCacheSize })).toThrow(/^historyCacheSize:/);

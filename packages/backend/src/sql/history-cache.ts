@@ -7,7 +7,8 @@ export const minCachedHistoryEvents = 64;
 
 /** What the cache knows of one instance's history. */
 interface Known {
-  readonly events: readonly HistoryEvent[];
+  /** Owned by the cache while it is here; handed to one work item at a time, then extended. */
+  readonly events: HistoryEvent[];
   /** The stored bytes of the last event, to recognize the same history in the database. */
   readonly lastPayload: Uint8Array;
 }
@@ -16,6 +17,20 @@ interface Known {
 export interface HistoryRows {
   readonly sequences: number[];
   readonly payloads: SqlValue[];
+}
+
+/**
+ * What one lock step asks of the cache: `known` (`[instance id, events known]`) for its history
+ * read, and `resolve` for the rows that read returned.
+ */
+export interface HistoryPlan {
+  readonly known: [string, number][];
+  /**
+   * The whole history of `instanceId` from its rows (the rows from the last known event on when
+   * the plan listed it, else every row), or `undefined` when the cached prefix no longer matches
+   * or is gone: then the caller reads the history whole.
+   */
+  resolve(instanceId: string, rows: HistoryRows | undefined): HistoryEvent[] | undefined;
 }
 
 function sameBytes(a: Uint8Array, b: SqlValue | undefined): boolean {
@@ -34,59 +49,64 @@ function sameBytes(a: Uint8Array, b: SqlValue | undefined): boolean {
  * prefix is unchanged, whoever wrote after it (another process, a worker that took over an
  * expired lease). A purge and re-create or a continue-as-new elsewhere replaces the rows, the
  * check fails, and the history is read whole again.
+ *
+ * Nothing is copied per episode, so a step costs the same at 30,000 events as at 30: a cached
+ * array leaves the cache with the work item that gets it (extended in place with the rows read),
+ * and comes back with that item's commit (extended in place with what it appended). An array is
+ * only extended while exactly one holder may read it; the item whose commit returned it is done
+ * with it (see `OrchestrationWorkItem.history`).
  */
 export class HistoryCache {
   readonly #max: number;
   readonly #known = new Map<string, Known>();
+  /** Arrays handed to work items by this backend, with their length then. */
+  readonly #lent = new WeakMap<readonly HistoryEvent[], number>();
 
   constructor(max: number) {
     this.#max = max;
   }
 
-  /** `[instance id, known event count]` of every cached instance, for the lock statement. */
-  knownCounts(): [string, number][] {
-    const out: [string, number][] = [];
-    for (const [id, known] of this.#known) out.push([id, known.events.length]);
-    return out;
+  /** The plan of a lock step that may lease any instance. */
+  plan(): HistoryPlan {
+    const known: [string, number][] = [];
+    for (const [id, entry] of this.#known) known.push([id, entry.events.length]);
+    return this.#planOf(known);
   }
 
-  /** `[[instanceId, known event count]]` when the instance is cached, else `[]`. */
-  knownCount(instanceId: string): [string, number][] {
-    const known = this.#known.get(instanceId);
-    return known === undefined ? [] : [[instanceId, known.events.length]];
+  /** The plan of a lock step that may lease only `instanceId`. */
+  planFor(instanceId: string): HistoryPlan {
+    const entry = this.#known.get(instanceId);
+    return this.#planOf(entry === undefined ? [] : [[instanceId, entry.events.length]]);
   }
 
-  /**
-   * The whole history of `instanceId` from the rows the lock step read (rows from the last known
-   * event on when the instance is cached, else every row), or `undefined` when the cached prefix
-   * no longer matches the database (then the entry is dropped and the caller reads it whole).
-   */
-  resolve(instanceId: string, rows: HistoryRows | undefined): HistoryEvent[] | undefined {
-    const known = this.#known.get(instanceId);
-    const payloads = rows?.payloads ?? [];
-    if (known === undefined) return payloads.map((p) => decodeEvent(p));
-    const last = known.events.length - 1;
-    if (rows?.sequences[0] !== last || !sameBytes(known.lastPayload, payloads[0])) {
-      this.#known.delete(instanceId);
-      return undefined;
-    }
-    const history = known.events.slice();
-    for (let i = 1; i < payloads.length; i++) history.push(decodeEvent(payloads[i]));
+  /** Marks `history` as handed out whole to one work item (so its commit may extend it). */
+  lend(history: HistoryEvent[]): HistoryEvent[] {
+    this.#lent.set(history, history.length);
     return history;
   }
 
-  /** Remembers `history` as what the database now holds for the instance (after a commit). */
-  set(instanceId: string, history: readonly HistoryEvent[], lastPayload?: Uint8Array): void {
+  /**
+   * Remembers what the database holds after a commit of `history` (a work item's) plus
+   * `appended`: extends the array in place when this cache lent it and nobody changed it since,
+   * else a copy.
+   */
+  extend(
+    instanceId: string,
+    history: readonly HistoryEvent[],
+    appended: readonly HistoryEvent[],
+  ): void {
     this.#known.delete(instanceId);
-    const last = history[history.length - 1];
-    if (this.#max === 0 || last === undefined || history.length < minCachedHistoryEvents) return;
-    this.#known.set(instanceId, {
-      events: history,
-      lastPayload: lastPayload ?? encodeEvent(last),
-    });
-    if (this.#known.size > this.#max) {
-      this.#known.delete(this.#known.keys().next().value as string);
+    const total = history.length + appended.length;
+    if (this.#max === 0 || total < minCachedHistoryEvents) return;
+    let events: HistoryEvent[];
+    if (this.#lent.get(history) === history.length) {
+      this.#lent.delete(history);
+      events = history as HistoryEvent[];
+      for (const event of appended) events.push(event);
+    } else {
+      events = history.concat(appended);
     }
+    this.#remember(instanceId, events, encodeEvent(events[total - 1] as HistoryEvent));
   }
 
   /** Forgets the instance (completed, purged, or its commit's outcome is unknown). */
@@ -96,5 +116,43 @@ export class HistoryCache {
 
   clear(): void {
     this.#known.clear();
+  }
+
+  #planOf(known: [string, number][]): HistoryPlan {
+    const asked = new Map(known);
+    return { known, resolve: (id, rows) => this.#resolve(id, rows, asked.get(id)) };
+  }
+
+  #resolve(
+    instanceId: string,
+    rows: HistoryRows | undefined,
+    askedFrom: number | undefined,
+  ): HistoryEvent[] | undefined {
+    const payloads = rows?.payloads ?? [];
+    const entry = this.#known.get(instanceId);
+    // Whatever the cache held, this work item now has the lease and the newest history.
+    this.#known.delete(instanceId);
+    if (askedFrom === undefined) return this.lend(payloads.map((p) => decodeEvent(p)));
+    // The rows start at the last event the plan knew: usable only with that same prefix, which
+    // a commit or an eviction since the plan may have dropped.
+    const last = askedFrom - 1;
+    if (
+      entry === undefined ||
+      entry.events.length !== askedFrom ||
+      rows?.sequences[0] !== last ||
+      !sameBytes(entry.lastPayload, payloads[0])
+    ) {
+      return undefined;
+    }
+    const history = entry.events;
+    for (let i = 1; i < payloads.length; i++) history.push(decodeEvent(payloads[i]));
+    return this.lend(history);
+  }
+
+  #remember(instanceId: string, events: HistoryEvent[], lastPayload: Uint8Array): void {
+    this.#known.set(instanceId, { events, lastPayload });
+    if (this.#known.size > this.#max) {
+      this.#known.delete(this.#known.keys().next().value as string);
+    }
   }
 }

@@ -46,7 +46,7 @@ import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
 import { GroupCommitter } from "./group-commit.js";
 import { HandOffs } from "./hand-off.js";
-import { HistoryCache } from "./history-cache.js";
+import { HistoryCache, type HistoryPlan } from "./history-cache.js";
 import {
   addEventStatements,
   createInstanceStatements,
@@ -87,6 +87,7 @@ interface OrchestrationOffer {
   readonly token: string;
   readonly expiresAt: number;
   readonly from: number;
+  readonly plan: HistoryPlan;
 }
 
 /** How long handed-off work waits for this process's dispatcher before it is given back. */
@@ -226,9 +227,9 @@ class SqlBackend implements Backend {
     if (!handed.lookAtStorage) return handed.items;
     const token = this.#token();
     const expiresAt = now + this.#o.orchestrationLockTimeoutMs;
-    const known = this.#histories.knownCounts();
+    const plan = this.#histories.plan();
     const rest = maxCount - handed.items.length;
-    const statements = lockOrchestrationStatements(token, rest, now, expiresAt, known);
+    const statements = lockOrchestrationStatements(token, rest, now, expiresAt, plan.known);
     let results: SqlResult[];
     try {
       results = await this.#batch("lockOrchestrationWorkItems", statements, "write");
@@ -237,9 +238,7 @@ class SqlBackend implements Backend {
       for (const item of handed.items) void this.#giveBackOrchestration(item);
       throw err;
     }
-    const locked = orchestrationItems(results, token, expiresAt, (id, rows) =>
-      this.#histories.resolve(id, rows),
-    );
+    const locked = orchestrationItems(results, token, expiresAt, plan.resolve);
     const { needsHistory } = locked;
     for (const item of locked.items) this.#leased.add(item.instanceId, token, expiresAt);
     handOffs.observeStorage(maxCount, handed.items.length, locked.items.length, now);
@@ -252,7 +251,10 @@ class SqlBackend implements Backend {
       "read",
     );
     const histories = new Map(
-      needsHistory.map((id, i) => [id, (read[i]?.rows ?? []).map((row) => decodeEvent(row[0]))]),
+      needsHistory.map((id, i) => [
+        id,
+        this.#histories.lend((read[i]?.rows ?? []).map((row) => decodeEvent(row[0]))),
+      ]),
     );
     return items.map((item) => {
       const history = histories.get(item.instanceId);
@@ -301,11 +303,8 @@ class SqlBackend implements Backend {
       this.#activityHandOffs.add(tasks, reserved, now);
     }
     if (commit.instance.completedAtMs === undefined) {
-      const appended = commit.appendHistory;
-      this.#histories.set(
-        item.instanceId,
-        commit.resetHistory ? [...appended] : [...item.history, ...appended],
-      );
+      const base = commit.resetHistory ? [] : item.history;
+      this.#histories.extend(item.instanceId, base, commit.appendHistory);
     }
     outcome.announce(this.#listeners, item.instanceId, commit, children, now);
   }
@@ -553,9 +552,9 @@ class SqlBackend implements Backend {
     const token = this.#token();
     const expiresAt = nowMs + this.#o.orchestrationLockTimeoutMs;
     const from = statements.length;
-    const known = this.#histories.knownCount(instanceId);
-    statements.push(...lockInstanceStatements(instanceId, token, nowMs, expiresAt, known));
-    return { token, expiresAt, from };
+    const plan = this.#histories.planFor(instanceId);
+    statements.push(...lockInstanceStatements(instanceId, token, nowMs, expiresAt, plan.known));
+    return { token, expiresAt, from, plan };
   }
 
   /**
@@ -568,11 +567,7 @@ class SqlBackend implements Backend {
     nowMs: number,
   ): boolean {
     if (offer === undefined) return false;
-    const { token, expiresAt, from } = offer;
-    if (
-      results !== undefined &&
-      this.#handOffOrchestration(results.slice(from), token, expiresAt, nowMs)
-    ) {
+    if (results !== undefined && this.#handOffOrchestration(offer, results, nowMs)) {
       return true;
     }
     this.#orchestrationHandOffs.cancel(1);
@@ -580,17 +575,19 @@ class SqlBackend implements Backend {
   }
 
   /**
-   * Queues the instance a commit leased (results of `lockInstanceStatements`) for
-   * the orchestration dispatcher; false when it was not leased.
+   * Queues the instance the commit that carried `offer` leased (its `lockInstanceStatements`
+   * results start at `from`) for the orchestration dispatcher; false when it was not leased.
    */
   #handOffOrchestration(
+    { token, expiresAt, from, plan }: OrchestrationOffer,
     results: readonly SqlResult[],
-    token: string,
-    expiresAt: number,
     nowMs: number,
   ): boolean {
-    const { items, needsHistory } = orchestrationItems(results, token, expiresAt, (id, rows) =>
-      this.#histories.resolve(id, rows),
+    const { items, needsHistory } = orchestrationItems(
+      results.slice(from),
+      token,
+      expiresAt,
+      plan.resolve,
     );
     const item = items[0];
     if (item === undefined) return false;
