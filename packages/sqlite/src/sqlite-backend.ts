@@ -1,7 +1,7 @@
 import { describe, invalidArgument, type Logger } from "@durabletask/api";
 import type { Backend } from "@durabletask/backend";
 import { createSqlBackend } from "@durabletask/backend/sql";
-import { createSqliteDriver } from "./sqlite-driver.js";
+import { createSqliteDriver, defaultPageCacheKiB } from "./sqlite-driver.js";
 
 /** Options of {@link createSqliteBackend}. */
 export interface SqliteBackendOptions {
@@ -11,6 +11,8 @@ export interface SqliteBackendOptions {
   readonly synchronous?: "NORMAL" | "FULL" | undefined;
   /** How long a write waits for another connection's lock; default 5,000 ms. */
   readonly busyTimeoutMs?: number | undefined;
+  /** SQLite's page cache, in KiB; default 2,048 (SQLite's own default). */
+  readonly pageCacheKiB?: number | undefined;
   /** How long an orchestration lease lasts unless renewed; default 30,000 ms. */
   readonly orchestrationLockTimeoutMs?: number | undefined;
   /** How long an activity lease lasts unless renewed; default 30,000 ms. */
@@ -52,6 +54,25 @@ function busyTimeoutOf(value: unknown): number {
   return value;
 }
 
+/** The largest {@link SqliteBackendOptions.pageCacheKiB}: 1 GiB. */
+const maxPageCacheKiB = 1 << 20;
+
+function pageCacheOf(value: unknown): number {
+  if (value === undefined) return defaultPageCacheKiB;
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value > maxPageCacheKiB
+  ) {
+    throw invalidArgument(
+      "pageCacheKiB",
+      `must be an integer number of KiB from 0 to ${maxPageCacheKiB}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * A {@link Backend} that stores everything in one SQLite database through better-sqlite3.
  * Several backends (processes) may share one database file; the database is opened by
@@ -69,6 +90,7 @@ export function createSqliteBackend(options: SqliteBackendOptions = {}): Backend
     path: pathOf(options.path),
     synchronous: synchronousOf(options.synchronous),
     busyTimeoutMs: busyTimeoutOf(options.busyTimeoutMs),
+    pageCacheKiB: pageCacheOf(options.pageCacheKiB),
   });
   return createSqlBackend({
     driver,

@@ -38,6 +38,9 @@ describe("createSqliteBackend", () => {
       [{ synchronous: "OFF" }, "synchronous"],
       [{ busyTimeoutMs: -1 }, "busyTimeoutMs"],
       [{ busyTimeoutMs: 1.5 }, "busyTimeoutMs"],
+      [{ pageCacheKiB: -1 }, "pageCacheKiB"],
+      [{ pageCacheKiB: "8MB" }, "pageCacheKiB"],
+      [{ pageCacheKiB: 2 ** 21 }, "pageCacheKiB"],
       [{ orchestrationLockTimeoutMs: 0 }, "orchestrationLockTimeoutMs"],
       [{ activityLockTimeoutMs: Number.NaN }, "activityLockTimeoutMs"],
       [{ workerName: "" }, "workerName"],
@@ -119,6 +122,27 @@ describe("createSqliteBackend", () => {
     }
     await backend.createOrchestrationInstance(start("busy"));
     expect((await backend.getOrchestrationMetadata("busy"))?.runtimeStatus).toBe("PENDING");
+  });
+});
+
+describe("createSqliteDriver", () => {
+  it("sizes SQLite's page cache: 2 MiB unless told otherwise", async () => {
+    const cacheKiB = async (pageCacheKiB?: number) => {
+      const driver = createSqliteDriver({
+        path: newPath(),
+        synchronous: "FULL",
+        busyTimeoutMs: 100,
+        pageCacheKiB,
+      });
+      try {
+        const [result] = await driver.batch([{ sql: "PRAGMA cache_size", args: [] }], "read");
+        return -Number(result?.rows[0]?.[0]);
+      } finally {
+        await driver.close();
+      }
+    };
+    expect(await cacheKiB()).toBe(2048);
+    expect(await cacheKiB(512)).toBe(512);
   });
 });
 
