@@ -1,11 +1,13 @@
 import { rmSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTaskRegistry } from "@durabletask/task";
 import { type BenchConfig, warmUpSettingsOf, workloadSettingsOf } from "./config.js";
 import { type MachineInfo, machineInfo } from "./machine-info.js";
-import type { BenchMode, Figures, ProcessMode } from "./modes/bench-mode.js";
+import type { BenchMode, EmbeddedMode, Figures, ProcessMode } from "./modes/bench-mode.js";
 import { benchModes } from "./modes.js";
+import { startWorkloadProcess } from "./sidecar/workload-process.js";
 import { type Summary, summarize } from "./stats.js";
 import type { Workload, WorkloadSettings } from "./workloads/workload.js";
 import { workloads } from "./workloads.js";
@@ -90,41 +92,92 @@ async function runWorkload(
   settings: WorkloadSettings,
 ): Promise<Figures> {
   if (mode.kind === "process") return runInProcesses(config, mode, workload, settings);
-  return withTempDir(config, async (dir) => {
-    const registry = createTaskRegistry();
-    workload.register(registry);
-    const engine = await mode.start(registry, dir, { libsqlLatencyMs: config.libsqlLatencyMs });
-    let figures: Figures;
-    let completed: number;
-    try {
-      await engine.beginMeasure?.();
-      const cpuStart = process.cpuUsage();
-      const run = await workload.run(engine.client, settings);
-      const cpu = process.cpuUsage(cpuStart);
-      const own = (await engine.endMeasure?.(run.orchestrations)) ?? {};
-      completed = await workload.countCompleted(engine.client);
-      if (completed !== run.orchestrations) {
-        throw new Error(
-          `${workload.name} on ${mode.name}: ${completed} of ${run.orchestrations} orchestrations completed correctly`,
-        );
-      }
-      figures = {
-        ...run.figures,
-        cpu_s_per_1000_orchestrations:
-          ((cpu.user + cpu.system) / 1e6) * (1000 / run.orchestrations),
-        ...own,
-        completed,
-      };
-    } finally {
-      await engine.stop();
+  return withTempDir(config, (dir) =>
+    workload.freshProcess === true
+      ? runInFreshProcess({
+          config,
+          modeName: mode.name,
+          workloadName: workload.name,
+          settings,
+          dir,
+        })
+      : runEmbedded(config, mode, workload, settings, dir),
+  );
+}
+
+/** What a fresh process needs to make one embedded run (see embedded-child.ts). */
+export interface EmbeddedRunRequest {
+  readonly config: BenchConfig;
+  readonly modeName: string;
+  readonly workloadName: string;
+  readonly settings: WorkloadSettings;
+  /** The run's store directory, made and removed by the benchmark. */
+  readonly dir: string;
+}
+
+/** Runs `request` in a new Node process (its store directory stays the caller's). */
+async function runInFreshProcess(request: EmbeddedRunRequest): Promise<Figures> {
+  const program = fileURLToPath(new URL("../dist/embedded-child.js", import.meta.url));
+  const child = startWorkloadProcess(program, [JSON.stringify(request)]);
+  try {
+    const { figures } = await child.next("measured");
+    const code = await child.child.waitForExit(5000);
+    if (code !== 0) throw new Error(`embedded run process exited with ${code}`);
+    return figures;
+  } finally {
+    await child.child.stop();
+  }
+}
+
+/** One embedded run in this process: the runner's side of embedded-child.ts too. */
+export async function runEmbeddedRequest(request: EmbeddedRunRequest): Promise<Figures> {
+  const mode = benchModes.get(request.modeName);
+  const workload = workloads.get(request.workloadName);
+  if (mode?.kind !== "embedded" || workload === undefined) {
+    throw new Error(`no embedded mode ${request.modeName} or workload ${request.workloadName}`);
+  }
+  return runEmbedded(request.config, mode, workload, request.settings, request.dir);
+}
+
+async function runEmbedded(
+  config: BenchConfig,
+  mode: EmbeddedMode,
+  workload: Workload,
+  settings: WorkloadSettings,
+  dir: string,
+): Promise<Figures> {
+  const registry = createTaskRegistry();
+  workload.register(registry);
+  const engine = await mode.start(registry, dir, { libsqlLatencyMs: config.libsqlLatencyMs });
+  let figures: Figures;
+  let completed: number;
+  try {
+    await engine.beginMeasure?.();
+    const cpuStart = process.cpuUsage();
+    const run = await workload.run(engine.client, settings);
+    const cpu = process.cpuUsage(cpuStart);
+    const own = (await engine.endMeasure?.(run.orchestrations)) ?? {};
+    completed = await workload.countCompleted(engine.client);
+    if (completed !== run.orchestrations) {
+      throw new Error(
+        `${workload.name} on ${mode.name}: ${completed} of ${run.orchestrations} orchestrations completed correctly`,
+      );
     }
-    const bytes = engine.storeFiles.reduce((sum, file) => sum + fileSize(file), 0);
-    return {
-      ...figures,
-      db_bytes_per_orchestration: bytes / completed,
-      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    figures = {
+      ...run.figures,
+      cpu_s_per_1000_orchestrations: ((cpu.user + cpu.system) / 1e6) * (1000 / run.orchestrations),
+      ...own,
+      completed,
     };
-  });
+  } finally {
+    await engine.stop();
+  }
+  const bytes = engine.storeFiles.reduce((sum, file) => sum + fileSize(file), 0);
+  return {
+    ...figures,
+    db_bytes_per_orchestration: bytes / completed,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 /** One run of `workload` in the child processes of `mode`, on a fresh store. */

@@ -91,6 +91,7 @@ function memoryBreakdown(): Record<string, number> {
 export const w4: Workload = {
   name: "W4",
   unsupportedModes: ["sidecar-microsoft", "sidecar-grpc-worker"],
+  freshProcess: true,
   register(registry: TaskRegistry): void {
     registerThreeSteps(registry);
     registry.addOrchestrator(waiterName, waitForGo);

@@ -46,6 +46,11 @@ export interface Workload {
    * orchestrations itself); the runner skips them with a log line.
    */
   readonly unsupportedModes?: readonly string[];
+  /**
+   * Its figures describe the process's memory: in the embedded modes every run gets a fresh
+   * Node process, so what earlier runs left in the heap does not count.
+   */
+  readonly freshProcess?: boolean;
   register(registry: TaskRegistry): void;
   /** The measured part: start the orchestrations and wait until every one has finished. */
   run(client: BenchClient, settings: WorkloadSettings): Promise<WorkloadRun>;
