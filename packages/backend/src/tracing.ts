@@ -220,11 +220,19 @@ function spanName(kind: string, name: string, version: string | undefined): stri
 /** One execution's history as the tracer reads it: committed events, then this episode's. */
 export interface TracedExecution {
   readonly history: readonly HistoryEvent[];
+  /** How many of `history`'s events were committed before the episode; default all. */
+  readonly historyLength?: number | undefined;
   readonly added: readonly HistoryEvent[];
 }
 
+/** The committed events of `ex` before the episode, without copying them. */
+function* pastEvents(ex: TracedExecution): Generator<HistoryEvent> {
+  const end = Math.min(ex.historyLength ?? ex.history.length, ex.history.length);
+  for (let i = 0; i < end; i++) yield ex.history[i] as HistoryEvent;
+}
+
 function findStart(ex: TracedExecution): HistoryEvent | undefined {
-  for (const e of ex.history) if (e.eventType.case === "executionStarted") return e;
+  for (const e of pastEvents(ex)) if (e.eventType.case === "executionStarted") return e;
   for (const e of ex.added) if (e.eventType.case === "executionStarted") return e;
   return undefined;
 }
@@ -279,7 +287,7 @@ export function traceCommittedExecution(
       );
     }
   }
-  addHistorySpanEvents(span, ex.history);
+  addHistorySpanEvents(span, pastEvents(ex));
   addHistorySpanEvents(span, ex.added);
   if (status === WireStatus.FAILED) {
     span.setStatus({
@@ -311,7 +319,7 @@ function taskAttributes(
 
 const utf8 = new TextEncoder();
 
-function addHistorySpanEvents(span: Span, events: readonly HistoryEvent[]): void {
+function addHistorySpanEvents(span: Span, events: Iterable<HistoryEvent>): void {
   for (const e of events) {
     switch (e.eventType.case) {
       case "eventRaised": {
@@ -374,7 +382,7 @@ function findEvent(
   eventId: number,
   kind: "timerCreated",
 ): HistoryEvent | undefined {
-  for (const e of ex.history) if (e.eventId === eventId && e.eventType.case === kind) return e;
+  for (const e of pastEvents(ex)) if (e.eventId === eventId && e.eventType.case === kind) return e;
   for (const e of ex.added) if (e.eventId === eventId && e.eventType.case === kind) return e;
   return undefined;
 }
@@ -499,8 +507,6 @@ export function traceCommittedEpisode(
   historyLength = item.history.length,
 ): void {
   try {
-    const history =
-      item.history.length === historyLength ? item.history : item.history.slice(0, historyLength);
     for (const state of ended) {
       traceCommittedExecution(
         { history: state.oldEvents, added: state.newEvents },
@@ -510,7 +516,11 @@ export function traceCommittedEpisode(
       );
     }
     traceCommittedExecution(
-      { history: commit.resetHistory ? [] : history, added: commit.appendHistory },
+      {
+        history: commit.resetHistory ? [] : item.history,
+        historyLength,
+        added: commit.appendHistory,
+      },
       nowMs,
       logger,
     );

@@ -1,4 +1,9 @@
-import { executionCompletedEvent, executionStartedEvent, type Logger } from "@durabletask/api";
+import {
+  eventRaisedEvent,
+  executionCompletedEvent,
+  executionStartedEvent,
+  type Logger,
+} from "@durabletask/api";
 import { OrchestrationStatus as WireStatus } from "@durabletask/api/proto";
 import { trace } from "@opentelemetry/api";
 import {
@@ -133,4 +138,18 @@ describe("with an SDK that does not use DurableTaskIdGenerator", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("DurableTaskIdGenerator");
   });
+
+  it("reads only the history committed before the episode when the array grew since", () => {
+    exporter.reset();
+    const start = startEvent(`00-${traceId}-00f067aa0ba902b7-01`);
+    const raised = eventRaisedEvent(1_500, "Go", '"go"');
+    const done = executionCompletedEvent(0, 2_000, WireStatus.COMPLETED, '"ok"');
+    // What the backend may do once the commit is done: extend the item's array in place.
+    const history = [start, raised, raised];
+    traceCommittedExecution({ history, historyLength: 1, added: [raised, done] }, 2_000, silent);
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.events.filter((e) => e.name === "Received external event")).toHaveLength(1);
+  });
 });
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };

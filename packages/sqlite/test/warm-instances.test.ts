@@ -217,6 +217,36 @@ describe("sqlite history cache", () => {
     expect(held.history).toEqual(before);
     expect(next.history).toEqual(await a.getOrchestrationHistory(id));
     expect(next.history.length).toBeGreaterThan(before.length);
+    // The late commit of the held item is refused and changes nothing.
+    await expect(
+      a.completeOrchestrationWorkItem(held, commitOf(held, "exec-1", filler(2, "late"))),
+    ).rejects.toMatchObject({ code: "WorkItemLockLost" });
+    expect(held.history).toEqual(before);
+    expect(next.history).toEqual(await a.getOrchestrationHistory(id));
+  });
+
+  it("extends a warm history in place, keeps it across an abandon, and starts anew on a reset", async () => {
+    const [a] = await twoBackends();
+    await warm(a);
+    await raise(a);
+    const first = await lockIt(a);
+    await a.completeOrchestrationWorkItem(first, commitOf(first, "exec-1", filler(2, "x")));
+    await raise(a);
+    const second = await lockIt(a);
+    // The same array, not a copy: a step costs the same however long the history is.
+    expect(second.history).toBe(first.history);
+    expect(second.history).toEqual(await a.getOrchestrationHistory(id));
+    await a.abandonOrchestrationWorkItem(second, 0);
+    const retried = await lockIt(a);
+    expect(retried.history).toBe(second.history);
+    expect(retried.history).toEqual(await a.getOrchestrationHistory(id));
+    const reset = commitOf(retried, "exec-2", filler(70, "new"), { resetHistory: true });
+    await a.completeOrchestrationWorkItem(retried, reset);
+    await raise(a);
+    const renewed = await lockIt(a);
+    expect(renewed.history).not.toBe(retried.history);
+    expect(renewed.history).toEqual(await a.getOrchestrationHistory(id));
+    expect(renewed.history).toHaveLength(reset.appendHistory.length);
   });
 
   it("refuses a historyCacheSize that is not an integer from 0 to 4096", () => {

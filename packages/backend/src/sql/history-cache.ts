@@ -109,6 +109,15 @@ export class HistoryCache {
     this.#remember(instanceId, events, encodeEvent(events[total - 1] as HistoryEvent));
   }
 
+  /**
+   * Puts back a work item's history after the item was abandoned (its lease was valid, so the
+   * database holds that history): when this cache lent the array and nobody changed it since.
+   */
+  restore(instanceId: string, history: readonly HistoryEvent[]): void {
+    if (this.#lent.get(history) !== history.length) return;
+    this.extend(instanceId, history, []);
+  }
+
   /** Forgets the instance (completed, purged, or its commit's outcome is unknown). */
   delete(instanceId: string): void {
     this.#known.delete(instanceId);

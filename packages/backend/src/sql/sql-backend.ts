@@ -245,11 +245,17 @@ class SqlBackend implements Backend {
     const items = [...handed.items, ...locked.items];
     if (needsHistory.length === 0) return items;
     // A cached history no longer matches the database (rare): read those whole.
-    const read = await this.#batch(
-      "lockOrchestrationWorkItems",
-      needsHistory.map(fullHistoryStatement),
-      "read",
-    );
+    let read: SqlResult[];
+    try {
+      read = await this.#batch(
+        "lockOrchestrationWorkItems",
+        needsHistory.map(fullHistoryStatement),
+        "read",
+      );
+    } catch (err) {
+      for (const item of items) void this.#giveBackOrchestration(item);
+      throw err;
+    }
     const histories = new Map(
       needsHistory.map((id, i) => [
         id,
@@ -326,6 +332,8 @@ class SqlBackend implements Backend {
       this.#endLease(item, now);
     }
     if (results[1]?.changes === 0) throw lockLost(`orchestration '${item.instanceId}'`);
+    // The history is as it was: the next episode may start from the array again.
+    this.#histories.restore(item.instanceId, item.history);
     announceNextVisible(this.#listeners, lastRows(results), now);
   }
 
