@@ -10,9 +10,10 @@ import {
 } from "@durabletask/api";
 import type { HistoryEvent } from "@durabletask/api/proto";
 import type { Backend, OrchestrationCommit, OrchestrationWorkItem } from "@durabletask/backend";
+import { createSqlBackend, type SqlDriver } from "@durabletask/backend/sql";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { createSqliteBackend } from "../src/index.js";
+import { createSqliteBackend, createSqliteDriver } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "durabletask-history-cache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -200,6 +201,56 @@ describe("sqlite history cache", () => {
     const [x] = await locked;
     expect(x?.instanceId).toBe("x");
     expect(x?.history).toEqual(await a.getOrchestrationHistory("x"));
+  });
+
+  it("gives the leases back when reading a history whole fails after the lock step", async () => {
+    const driver = createSqliteDriver({
+      path: join(dir, `cache-${++files}.sqlite3`),
+      synchronous: "NORMAL",
+      busyTimeoutMs: 1000,
+    });
+    let failWholeReads = false;
+    const faulty: SqlDriver = {
+      description: driver.description,
+      batch: (statements, mode) =>
+        failWholeReads && statements[0]?.sql.startsWith("SELECT EventPayload FROM History")
+          ? Promise.reject(new Error("injected read failure"))
+          : driver.batch(statements, mode),
+      close: () => driver.close(),
+    };
+    const a = createSqlBackend({ driver: faulty, historyCacheSize: 1 });
+    open.push(a);
+    await a.start();
+    const long = async (instanceId: string) => {
+      await a.createOrchestrationInstance(
+        executionStartedEvent({ name: "Long", instanceId, executionId: "e" }, ++clock),
+      );
+      const [item] = await a.lockOrchestrationWorkItems(1);
+      if (item === undefined) throw new Error(`${instanceId} was not handed out`);
+      await a.completeOrchestrationWorkItem(item, commitOf(item, "e", filler(80, instanceId)));
+    };
+    await long("y");
+    await long("x");
+    await a.addNewOrchestrationEvent("y", eventRaisedEvent(++clock, "Next"));
+    const [y] = await a.lockOrchestrationWorkItems(1);
+    if (y?.instanceId !== "y") throw new Error("y was not handed out");
+    await a.addNewOrchestrationEvent("x", eventRaisedEvent(++clock, "Next"));
+    // As in the race above, x's cached prefix is gone when its rows come back: x is read whole,
+    // and that read fails.
+    failWholeReads = true;
+    const committed = a.completeOrchestrationWorkItem(y, commitOf(y, "e", filler(2, "y2")));
+    const locked = a.lockOrchestrationWorkItems(1);
+    await committed;
+    await expect(locked).rejects.toThrow("injected read failure");
+    failWholeReads = false;
+    // Given back at once, not left leased for the 30 s lock timeout.
+    let again: OrchestrationWorkItem[] = [];
+    for (let i = 0; i < 50 && again.length === 0; i++) {
+      again = await a.lockOrchestrationWorkItems(1);
+      if (again.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(again[0]?.instanceId).toBe("x");
+    expect(again[0]?.history).toEqual(await a.getOrchestrationHistory("x"));
   });
 
   it("never changes the history of a work item it handed out, even after its lease ran out", async () => {
