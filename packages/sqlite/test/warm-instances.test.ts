@@ -100,6 +100,26 @@ async function warm(a: Backend): Promise<void> {
   await episode(a, "exec-1", filler(3, "a2"));
 }
 
+/**
+ * On a backend that caches one history: long histories for `y`, then `x` (the one cached now),
+ * `y` leased for a new event, and a new event for `x`. Returns `y`'s work item.
+ */
+async function xCachedYLeased(a: Backend): Promise<OrchestrationWorkItem> {
+  for (const instanceId of ["y", "x"]) {
+    await a.createOrchestrationInstance(
+      executionStartedEvent({ name: "Long", instanceId, executionId: "e" }, ++clock),
+    );
+    const [item] = await a.lockOrchestrationWorkItems(1);
+    if (item === undefined) throw new Error(`${instanceId} was not handed out`);
+    await a.completeOrchestrationWorkItem(item, commitOf(item, "e", filler(80, instanceId)));
+  }
+  await a.addNewOrchestrationEvent("y", eventRaisedEvent(++clock, "Next"));
+  const [y] = await a.lockOrchestrationWorkItems(1);
+  if (y?.instanceId !== "y") throw new Error("y was not handed out");
+  await a.addNewOrchestrationEvent("x", eventRaisedEvent(++clock, "Next"));
+  return y;
+}
+
 describe("sqlite history cache", () => {
   it("hands out the events another backend committed after the cached ones", async () => {
     const [a, b] = await twoBackends();
@@ -179,20 +199,7 @@ describe("sqlite history cache", () => {
     });
     open.push(a);
     await a.start();
-    const long = async (instanceId: string) => {
-      await a.createOrchestrationInstance(
-        executionStartedEvent({ name: "Long", instanceId, executionId: "e" }, ++clock),
-      );
-      const [item] = await a.lockOrchestrationWorkItems(1);
-      if (item === undefined) throw new Error(`${instanceId} was not handed out`);
-      await a.completeOrchestrationWorkItem(item, commitOf(item, "e", filler(80, instanceId)));
-    };
-    await long("y");
-    await long("x"); // the one cached history is x's now
-    await a.addNewOrchestrationEvent("y", eventRaisedEvent(++clock, "Next"));
-    const [y] = await a.lockOrchestrationWorkItems(1);
-    if (y?.instanceId !== "y") throw new Error("y was not handed out");
-    await a.addNewOrchestrationEvent("x", eventRaisedEvent(++clock, "Next"));
+    const y = await xCachedYLeased(a);
     // y's commit caches y's history (dropping x's) while the lock step that read only the tail
     // of x's history, the prefix being cached, is under way.
     const committed = a.completeOrchestrationWorkItem(y, commitOf(y, "e", filler(2, "y2")));
@@ -221,20 +228,7 @@ describe("sqlite history cache", () => {
     const a = createSqlBackend({ driver: faulty, historyCacheSize: 1 });
     open.push(a);
     await a.start();
-    const long = async (instanceId: string) => {
-      await a.createOrchestrationInstance(
-        executionStartedEvent({ name: "Long", instanceId, executionId: "e" }, ++clock),
-      );
-      const [item] = await a.lockOrchestrationWorkItems(1);
-      if (item === undefined) throw new Error(`${instanceId} was not handed out`);
-      await a.completeOrchestrationWorkItem(item, commitOf(item, "e", filler(80, instanceId)));
-    };
-    await long("y");
-    await long("x");
-    await a.addNewOrchestrationEvent("y", eventRaisedEvent(++clock, "Next"));
-    const [y] = await a.lockOrchestrationWorkItems(1);
-    if (y?.instanceId !== "y") throw new Error("y was not handed out");
-    await a.addNewOrchestrationEvent("x", eventRaisedEvent(++clock, "Next"));
+    const y = await xCachedYLeased(a);
     // As in the race above, x's cached prefix is gone when its rows come back: x is read whole,
     // and that read fails.
     failWholeReads = true;
