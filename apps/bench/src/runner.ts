@@ -118,7 +118,8 @@ export interface EmbeddedRunRequest {
 /** Runs `request` in a new Node process (its store directory stays the caller's). */
 async function runInFreshProcess(request: EmbeddedRunRequest): Promise<Figures> {
   const program = fileURLToPath(new URL("../dist/embedded-child.js", import.meta.url));
-  const child = startWorkloadProcess(program, [JSON.stringify(request)]);
+  // With this process's Node flags (`--max-semi-space-size`, …): only the heap starts afresh.
+  const child = startWorkloadProcess(program, [JSON.stringify(request)], process.execArgv);
   try {
     const { figures } = await child.next("measured");
     const code = await child.child.waitForExit(5000);

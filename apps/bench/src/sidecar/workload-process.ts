@@ -12,9 +12,13 @@ export interface WorkloadProcess {
   send(command: ParentCommand): void;
 }
 
-/** Starts `node <program> …args`, a workload child. */
-export function startWorkloadProcess(program: string, args: readonly string[]): WorkloadProcess {
-  const child = spawnChild([program, ...args]);
+/** Starts `node …nodeFlags <program> …args`, a workload child. */
+export function startWorkloadProcess(
+  program: string,
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+): WorkloadProcess {
+  const child = spawnChild([...nodeFlags, program, ...args]);
   const queue: ChildMessage[] = [];
   let wake: (() => void) | undefined;
   let pending = "";
