@@ -51,6 +51,7 @@ export {
   assertOptionalSignal,
   describe,
   deserializePayload,
+  integerOption,
   maxInstanceIdLength,
   maxNameLength,
   optionsOf,

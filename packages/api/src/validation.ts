@@ -43,6 +43,25 @@ export function assertNonNegativeMs(value: unknown, field: string): asserts valu
   }
 }
 
+/**
+ * An integer option from 0 to `max` (`fallback` when undefined); throws `InvalidArgument` naming
+ * `field` otherwise. `unit` (e.g. "milliseconds") goes into the message.
+ */
+export function integerOption(
+  value: unknown,
+  field: string,
+  fallback: number,
+  max: number,
+  unit?: string,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    const what = unit === undefined ? "an integer" : `an integer number of ${unit}`;
+    throw invalidArgument(field, `must be ${what} from 0 to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
 /** Throws `InvalidArgument` unless `value` is a valid Date. */
 export function assertDate(value: unknown, field: string): asserts value is Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {

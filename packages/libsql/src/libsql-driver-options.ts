@@ -1,4 +1,10 @@
-import { describe, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
+import {
+  describe,
+  integerOption,
+  invalidArgument,
+  type Logger,
+  silentLogger,
+} from "@durabletask/api";
 import { type LibsqlUrl, parseLibsqlUrl } from "./libsql-url.js";
 
 /** Options of {@link createLibsqlDriver}. */
@@ -76,14 +82,6 @@ function syncIntervalOf(value: unknown, syncUrl: LibsqlUrl | undefined): number 
   return value;
 }
 
-function integerOf(value: unknown, field: string, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
-    throw invalidArgument(field, `must be an integer from 0 to ${max}, got ${describe(value)}`);
-  }
-  return value;
-}
-
 function loggerOf(value: unknown): Logger {
   if (value === undefined) return silentLogger;
   const l = value as Partial<Logger>;
@@ -106,8 +104,8 @@ export function resolveDriverOptions(options: LibsqlDriverOptions): ResolvedDriv
     authToken: tokenOf(options.authToken),
     syncUrl,
     syncIntervalMs: syncIntervalOf(options.syncIntervalMs, syncUrl),
-    busyTimeoutMs: integerOf(options.busyTimeoutMs, "busyTimeoutMs", 1000, 0x7fffffff),
-    maxRetries: integerOf(options.maxRetries, "maxRetries", 5, 100),
+    busyTimeoutMs: integerOption(options.busyTimeoutMs, "busyTimeoutMs", 1000, 0x7fffffff),
+    maxRetries: integerOption(options.maxRetries, "maxRetries", 5, 100),
     logger: loggerOf(options.logger),
   };
 }

@@ -1,4 +1,4 @@
-import { describe, invalidArgument, type Logger } from "@durabletask/api";
+import { describe, integerOption, invalidArgument, type Logger } from "@durabletask/api";
 import type { Backend } from "@durabletask/backend";
 import { createSqlBackend } from "@durabletask/backend/sql";
 import { createSqliteDriver, defaultPageCacheKiB } from "./sqlite-driver.js";
@@ -43,35 +43,8 @@ function synchronousOf(value: unknown): "NORMAL" | "FULL" {
   return value;
 }
 
-function busyTimeoutOf(value: unknown): number {
-  if (value === undefined) return 5000;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-    throw invalidArgument(
-      "busyTimeoutMs",
-      `must be an integer number of milliseconds ≥ 0, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
 /** The largest {@link SqliteBackendOptions.pageCacheKiB}: 1 GiB. */
 const maxPageCacheKiB = 1 << 20;
-
-function pageCacheOf(value: unknown): number {
-  if (value === undefined) return defaultPageCacheKiB;
-  if (
-    typeof value !== "number" ||
-    !Number.isInteger(value) ||
-    value < 0 ||
-    value > maxPageCacheKiB
-  ) {
-    throw invalidArgument(
-      "pageCacheKiB",
-      `must be an integer number of KiB from 0 to ${maxPageCacheKiB}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
 
 /**
  * A {@link Backend} that stores everything in one SQLite database through better-sqlite3.
@@ -89,8 +62,20 @@ export function createSqliteBackend(options: SqliteBackendOptions = {}): Backend
   const driver = createSqliteDriver({
     path: pathOf(options.path),
     synchronous: synchronousOf(options.synchronous),
-    busyTimeoutMs: busyTimeoutOf(options.busyTimeoutMs),
-    pageCacheKiB: pageCacheOf(options.pageCacheKiB),
+    busyTimeoutMs: integerOption(
+      options.busyTimeoutMs,
+      "busyTimeoutMs",
+      5000,
+      0x7fffffff,
+      "milliseconds",
+    ),
+    pageCacheKiB: integerOption(
+      options.pageCacheKiB,
+      "pageCacheKiB",
+      defaultPageCacheKiB,
+      maxPageCacheKiB,
+      "KiB",
+    ),
   });
   return createSqlBackend({
     driver,

@@ -1,5 +1,5 @@
 /** A work item with the lease it was handed off under. */
-interface Leased {
+export interface Leased {
   readonly lockExpiresAtMs: number;
 }
 
@@ -23,9 +23,9 @@ interface Queued<T> {
  * work this one would not start at once, and a backlog in storage is taken by batched lock
  * steps. Queued items do not keep the dispatcher from storage for long: once `storageLookMs`
  * have passed since its last look, the call after the next one looks there too (the next one is
- * not delayed: the caller asks the dispatcher to come back at once). Items nobody takes within `maxQueuedMs` (the dispatcher stopped
- * or lost capacity) are given back through `giveBack`, and no more is handed off until the
- * dispatcher asks again.
+ * not delayed: the caller asks the dispatcher to come back at once). Items nobody takes within
+ * `maxQueuedMs` (the dispatcher stopped or lost capacity) are given back through `giveBack`, and
+ * no more is handed off until the dispatcher asks again.
  */
 export class HandOffs<T extends Leased> {
   readonly #maxQueuedMs: number;

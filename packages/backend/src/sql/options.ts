@@ -1,5 +1,12 @@
 import { hostname } from "node:os";
-import { assertName, describe, invalidArgument, type Logger, silentLogger } from "@durabletask/api";
+import {
+  assertName,
+  describe,
+  integerOption,
+  invalidArgument,
+  type Logger,
+  silentLogger,
+} from "@durabletask/api";
 import type { SqlDriver } from "./driver.js";
 
 /** Options of {@link createSqlBackend}. */
@@ -89,22 +96,6 @@ export const defaultHistoryCacheSize = 128;
 /** Most cached histories: each one is a pair of arguments of the lock statement. */
 const maxHistoryCacheSize = 4096;
 
-function cacheSizeOf(value: unknown): number {
-  if (value === undefined) return defaultHistoryCacheSize;
-  if (
-    typeof value !== "number" ||
-    !Number.isSafeInteger(value) ||
-    value < 0 ||
-    value > maxHistoryCacheSize
-  ) {
-    throw invalidArgument(
-      "historyCacheSize",
-      `must be an integer from 0 to ${maxHistoryCacheSize}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
 function booleanOf(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean")
@@ -133,6 +124,11 @@ export function resolveOptions(options: SqlBackendOptions): ResolvedOptions {
     workerName,
     now: options.now ?? Date.now,
     groupCommit: booleanOf(options.groupCommit, "groupCommit", true),
-    historyCacheSize: cacheSizeOf(options.historyCacheSize),
+    historyCacheSize: integerOption(
+      options.historyCacheSize,
+      "historyCacheSize",
+      defaultHistoryCacheSize,
+      maxHistoryCacheSize,
+    ),
   };
 }

@@ -45,7 +45,7 @@ import { creationOutcome, reusePolicyOf } from "./creation.js";
 import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
 import { GroupCommitter } from "./group-commit.js";
-import { HandOffs } from "./hand-off.js";
+import { HandOffs, type Leased } from "./hand-off.js";
 import { HistoryCache, type HistoryPlan } from "./history-cache.js";
 import {
   addEventStatements,
@@ -116,22 +116,19 @@ class SqlBackend implements Backend {
     this.#listeners = new Listeners(options.logger);
     this.#group = options.groupCommit ? new GroupCommitter(options.driver) : undefined;
     this.#histories = new HistoryCache(options.historyCacheSize);
-    this.#orchestrationHandOffs = new HandOffs(
-      handOffMaxQueuedMs,
-      options.now,
-      (items) => {
-        for (const item of items) void this.#giveBackOrchestration(item);
-      },
-      () => this.#listeners.work("orchestration", options.now()),
+    const handOffs = <T extends Leased>(kind: WorkKind, giveBack: (item: T) => Promise<void>) =>
+      new HandOffs<T>(
+        handOffMaxQueuedMs,
+        options.now,
+        (items) => {
+          for (const item of items) void giveBack(item);
+        },
+        () => this.#listeners.work(kind, options.now()),
+      );
+    this.#orchestrationHandOffs = handOffs("orchestration", (item) =>
+      this.#giveBackOrchestration(item),
     );
-    this.#activityHandOffs = new HandOffs(
-      handOffMaxQueuedMs,
-      options.now,
-      (items) => {
-        for (const item of items) void this.#giveBackActivity(item);
-      },
-      () => this.#listeners.work("activity", options.now()),
-    );
+    this.#activityHandOffs = handOffs("activity", (item) => this.#giveBackActivity(item));
   }
 
   async createTaskHub(): Promise<void> {
