@@ -36,7 +36,15 @@ let skipped = 0;
 try {
   const json = JSON.parse(readFileSync(report, "utf8"));
   passed = json.numPassedTests;
-  failed = json.numFailedTests + (json.numFailedTestSuites ?? 0);
+  // A failed test counts once. vitest also counts each enclosing suite (the file and every
+  // describe block) as failed, so suites are not added; only a file that failed with no failed
+  // test of its own (an import error, a failing hook) adds one.
+  const failedFiles = (json.testResults ?? []).filter(
+    (file) =>
+      file.status === "failed" &&
+      !(file.assertionResults ?? []).some((test) => test.status === "failed"),
+  );
+  failed = json.numFailedTests + failedFiles.length;
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
 } catch {
   failed = Math.max(failed, 1);

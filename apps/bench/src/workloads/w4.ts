@@ -62,10 +62,10 @@ function collectGarbage(): void {
  * generation, which V8 sizes by allocation rate, not by what is live), the rest of the RSS
  * outside the V8 heap (Node itself, SQLite's page cache, native allocations), and the JS heap
  * still in use after a full garbage collection: what the engine, the store and this client
- * actually retain for the waiting instances.
+ * actually retain for the waiting instances. `rss` is the reading the breakdown splits, so the
+ * parts add up to the RSS reported rather than to a second, slightly later reading.
  */
-function memoryBreakdown(): Record<string, number> {
-  const rss = process.memoryUsage().rss;
+function memoryBreakdown(rss: number): Record<string, number> {
   let v8Resident = 0;
   let youngResident = 0;
   for (const space of getHeapSpaceStatistics()) {
@@ -106,7 +106,7 @@ export const w4: Workload = {
     const allWaitingAt = performance.now();
     const memory = process.memoryUsage();
     const waitingPeakRss = process.resourceUsage().maxRSS / 1024;
-    const breakdown = memoryBreakdown();
+    const breakdown = memoryBreakdown(memory.rss);
     const raiseFrom = performance.now();
     await forEachLimited(n, (i) => client.raiseEvent(idOf(i), eventName, idOf(i)));
     const raisedAt = performance.now();
