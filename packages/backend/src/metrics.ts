@@ -30,6 +30,11 @@ export interface EngineMetrics {
   instrument<T>(source: WorkSource<T>, kind: WorkKind): WorkSource<T>;
   /** Reports `backend`'s backlog while subscribed; returns the unsubscribe function. */
   observeBacklog(backend: Backend): () => void;
+  /**
+   * Counts and times an orchestration episode that ran outside the orchestration dispatcher's
+   * fetch loop (committed together with an activity's result) as one processed work item.
+   */
+  episodeCommitted(durationMs: number): void;
 }
 
 /** Creates the engine's instruments on the globally registered meter provider. */
@@ -86,20 +91,24 @@ export function createEngineMetrics(): EngineMetrics {
             },
           );
         },
+        // A lost lease is counted once, by the attempt it ends (its commit is refused, or it is
+        // aborted with the renewal's WorkItemLockLost). A renewal that fails after the item's
+        // commit removed the lease is not a loss.
         renew:
           renew === undefined
             ? undefined
             : async (item) => {
-                try {
-                  const expiresAtMs = await renew.call(source, item);
-                  renewals.add(1, attributes);
-                  return expiresAtMs;
-                } catch (error) {
-                  lost.add(1, attributes);
-                  throw error;
-                }
+                const expiresAtMs = await renew.call(source, item);
+                renewals.add(1, attributes);
+                return expiresAtMs;
               },
       };
+    },
+    episodeCommitted(durationMs) {
+      const attributes = kindAttributes.orchestration;
+      started.add(1, attributes);
+      completed.add(1, attributes);
+      durations.orchestration.record(durationMs, attributes);
     },
     observeBacklog(backend) {
       if (backend.countReadyWorkItems === undefined) return () => {};
