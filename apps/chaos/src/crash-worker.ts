@@ -61,11 +61,26 @@ async function counted(commit: Promise<void>, kind: "episodes" | "activities"): 
     throw error;
   }
 }
+const fused = store.completeActivityWithEpisode;
 const backend = withOverrides(store, {
   completeOrchestrationWorkItem: (item, commit) =>
     counted(store.completeOrchestrationWorkItem(item, commit), "episodes"),
   completeActivityWorkItem: (item, result) =>
     counted(store.completeActivityWorkItem(item, result), "activities"),
+  // A result committed with the episode it starts counts as both; one delivered alone as a result.
+  ...(fused === undefined
+    ? {}
+    : {
+        completeActivityWithEpisode: async (item, result, runEpisode) => {
+          const applied = fused.call(store, item, result, runEpisode);
+          await counted(
+            applied.then(() => {}),
+            "activities",
+          );
+          if (await applied) stats.episodes++;
+          return applied;
+        },
+      }),
 });
 
 const registry = createTaskRegistry();

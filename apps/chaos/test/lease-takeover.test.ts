@@ -103,11 +103,18 @@ async function startWorker(
     throw error;
   };
   const never = () => new Promise<number>(() => {});
+  const fused = real.completeActivityWithEpisode?.bind(real);
   const backend = withOverrides(real, {
     completeOrchestrationWorkItem: (item, commit) =>
       real.completeOrchestrationWorkItem(item, commit).catch(noteRefusal),
     completeActivityWorkItem: (item, result) =>
       real.completeActivityWorkItem(item, result).catch(noteRefusal),
+    ...(fused === undefined
+      ? {}
+      : {
+          completeActivityWithEpisode: (item, result, runEpisode) =>
+            fused(item, result, runEpisode).catch(noteRefusal),
+        }),
     // Stuck means stuck: no lease renewals, and no new work once it hangs.
     ...(stuck === undefined
       ? {}

@@ -12,7 +12,7 @@ import {
   type HistoryEvent,
 } from "@durabletask/api/proto";
 import type { ActivityWorkItem, Backend } from "./backend.js";
-import { abandonDelayMs } from "./orchestration-worker.js";
+import { abandonDelayMs, type DeliverResult } from "./orchestration-worker.js";
 import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
 import { traceActivity } from "./tracing.js";
 import type { WorkSource } from "./work-dispatcher.js";
@@ -28,6 +28,8 @@ export interface ActivityWorkSourceOptions {
    * executor throws, its result cannot be stored) is failed with a `PoisonWorkItem` failure.
    */
   readonly maxEpisodeAttempts?: number | undefined;
+  /** How results reach their orchestration; default `backend.completeActivityWorkItem`. */
+  readonly deliver?: DeliverResult | undefined;
 }
 
 /** Activity tasks as a {@link WorkSource}: lock, execute, deliver the result. */
@@ -37,6 +39,8 @@ export function createActivityWorkSource(
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
+  const deliver: DeliverResult =
+    options.deliver ?? ((item, result) => backend.completeActivityWorkItem(item, result));
   const describe = (item: ActivityWorkItem) => `activity ${item.instanceId}#${item.event.eventId}`;
   return {
     fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
@@ -48,7 +52,7 @@ export function createActivityWorkSource(
       // A failure caused by shutdown or a lost lease is not the activity's result: give the task
       // back so it runs again. A success is committed (a lost lease then fails the commit).
       if (signal.aborted && response.failureDetails !== undefined) throw signal.reason;
-      await backend.completeActivityWorkItem(item, resultEvent(item, response, now()));
+      await deliver(item, resultEvent(item, response, now()), signal);
     },
     async abandon(item, error) {
       try {

@@ -266,6 +266,24 @@ export interface Backend {
    */
   completeActivityWorkItem(item: ActivityWorkItem, result: HistoryEvent): Promise<void>;
 
+  /**
+   * Optional: delivers an activity's result by running the episode it starts and committing the
+   * two together (one write instead of two, and no inbox row). `runEpisode` gets a work item of
+   * the instance whose `newEvents` is `[result]`; it holds no lease while the episode runs. The
+   * commit then applies atomically, only if the instance is still unleased, RUNNING this
+   * execution and its history is still the work item's: the commit is applied, the task removed,
+   * and it resolves true. Otherwise, or when the instance is not in that state to begin with
+   * (leased, suspended, other events waiting), or `runEpisode` returns `undefined`, the result is
+   * delivered as {@link completeActivityWorkItem} does and it resolves false.
+   * `WorkItemLockLost` if the task's lease was lost (then nothing was applied). An error thrown
+   * by `runEpisode` is rethrown, nothing applied.
+   */
+  completeActivityWithEpisode?(
+    item: ActivityWorkItem,
+    result: HistoryEvent,
+    runEpisode: (episode: OrchestrationWorkItem) => Promise<OrchestrationCommit | undefined>,
+  ): Promise<boolean>;
+
   /** Releases the task's lease; it becomes visible again after `delayMs`. */
   abandonActivityWorkItem(item: ActivityWorkItem, delayMs: number): Promise<void>;
 

@@ -1,6 +1,12 @@
 import type { Executor, Logger } from "@durabletask/api";
-import type { Backend, OrchestrationWorkItem } from "./backend.js";
-import { failedEpisode, runEpisode } from "./orchestration-episode.js";
+import type { HistoryEvent } from "@durabletask/api/proto";
+import type {
+  ActivityWorkItem,
+  Backend,
+  OrchestrationCommit,
+  OrchestrationWorkItem,
+} from "./backend.js";
+import { type EpisodeContext, failedEpisode, runEpisode } from "./orchestration-episode.js";
 import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
 import type { OrchestrationRuntimeState } from "./runtime-state.js";
 import { traceCommittedEpisode } from "./tracing.js";
@@ -18,6 +24,38 @@ export function abandonDelayMs(retryCount: number): number {
   return Math.min(1000 * 2 ** (retryCount - 1), maxAbandonDelayMs);
 }
 
+/**
+ * The instances with an episode running in this process. Their episodes run one at a time: an
+ * executor is never asked for two episodes of one instance at once (a sidecar matches an SDK's
+ * answer to its work item by instance id), even when an episode of an activity's result, which
+ * holds no lease while it runs, meets an episode of a lease taken meanwhile.
+ */
+export class RunningEpisodes {
+  readonly #running = new Map<string, Promise<unknown>>();
+
+  /** True while an episode of `instanceId` runs here. */
+  has(instanceId: string): boolean {
+    return this.#running.has(instanceId);
+  }
+
+  /** Runs `episode` once no other episode of `instanceId` runs here. */
+  async run<R>(instanceId: string, episode: () => Promise<R>): Promise<R> {
+    for (let other = this.#running.get(instanceId); other !== undefined; ) {
+      await other.then(ignore, ignore);
+      other = this.#running.get(instanceId);
+    }
+    const running = episode();
+    this.#running.set(instanceId, running);
+    try {
+      return await running;
+    } finally {
+      if (this.#running.get(instanceId) === running) this.#running.delete(instanceId);
+    }
+  }
+}
+
+function ignore(): void {}
+
 /** Options of {@link createOrchestrationWorkSource}. */
 export interface OrchestrationWorkSourceOptions {
   readonly backend: Backend;
@@ -26,6 +64,8 @@ export interface OrchestrationWorkSourceOptions {
   readonly now?: () => number;
   /** Attempts before an episode that keeps failing outside user code fails the instance. */
   readonly maxEpisodeAttempts?: number | undefined;
+  /** Shared with {@link createResultDelivery}, so that an instance's episodes run one at a time. */
+  readonly running?: RunningEpisodes | undefined;
 }
 
 /** Orchestration episodes as a {@link WorkSource}: lock, run the episode, commit. */
@@ -35,24 +75,16 @@ export function createOrchestrationWorkSource(
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
+  const running = options.running ?? new RunningEpisodes();
   const describe = (item: OrchestrationWorkItem) => `orchestration '${item.instanceId}'`;
   return {
     fetch: (maxCount) => backend.lockOrchestrationWorkItems(maxCount),
-    async process(item, signal) {
-      const ended: OrchestrationRuntimeState[] = [];
-      const onContinuedAsNew = (state: OrchestrationRuntimeState) => ended.push(state);
-      const commit = await runEpisode(item, { executor, logger, now, signal, onContinuedAsNew });
-      // The backend may extend the history array once the commit is done: note its length.
-      const historyLength = item.history.length;
-      await backend.completeOrchestrationWorkItem(item, commit);
-      traceCommittedEpisode(item, commit, ended, now(), logger, historyLength);
-      if (commit.instance.completedAtMs !== undefined && commit.appendHistory.length > 0) {
-        logger.info("orchestration completed", {
-          instanceId: item.instanceId,
-          status: commit.instance.runtimeStatus,
-        });
-      }
-    },
+    process: (item, signal) =>
+      running.run(item.instanceId, async () => {
+        const episode = await runTracedEpisode(item, { executor, logger, now, signal });
+        await backend.completeOrchestrationWorkItem(item, episode.commit);
+        episode.committed();
+      }),
     async abandon(item, error) {
       try {
         const failure = poisonFailure(describe(item), error, {
@@ -84,5 +116,104 @@ export function createOrchestrationWorkSource(
     renew: (item) => backend.renewOrchestrationWorkItemLock(item),
     describe,
     logFields: (item) => ({ instanceId: item.instanceId, workItem: "orchestration" }),
+  };
+}
+
+/** An episode run, and what to do once its commit applied (trace it, log a completion). */
+interface RanEpisode {
+  readonly commit: OrchestrationCommit;
+  committed(): void;
+}
+
+async function runTracedEpisode(
+  item: OrchestrationWorkItem,
+  ctx: Omit<EpisodeContext, "onContinuedAsNew">,
+): Promise<RanEpisode> {
+  const ended: OrchestrationRuntimeState[] = [];
+  const onContinuedAsNew = (state: OrchestrationRuntimeState) => ended.push(state);
+  const commit = await runEpisode(item, { ...ctx, onContinuedAsNew });
+  // The backend may extend the history array once the commit is done: note its length.
+  const historyLength = item.history.length;
+  return {
+    commit,
+    committed() {
+      traceCommittedEpisode(item, commit, ended, ctx.now(), ctx.logger, historyLength);
+      if (commit.instance.completedAtMs !== undefined && commit.appendHistory.length > 0) {
+        ctx.logger.info("orchestration completed", {
+          instanceId: item.instanceId,
+          status: commit.instance.runtimeStatus,
+        });
+      }
+    },
+  };
+}
+
+/** Options of {@link createResultDelivery}. */
+export interface ResultDeliveryOptions {
+  readonly backend: Backend;
+  readonly executor: Executor;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /**
+   * Runs an episode in a free orchestration slot, or returns `undefined` when none is free (the
+   * orchestration dispatcher's `tryRunInSlot`).
+   */
+  readonly tryRunInSlot: <R>(work: () => Promise<R>) => Promise<R> | undefined;
+  /** Called with the duration of each episode committed together with its activity's result. */
+  readonly onEpisodeCommitted?: ((durationMs: number) => void) | undefined;
+  /** The orchestration work source's (see {@link RunningEpisodes}). */
+  readonly running: RunningEpisodes;
+}
+
+/** Delivers an activity's result to its orchestration. */
+export type DeliverResult = (
+  item: ActivityWorkItem,
+  result: HistoryEvent,
+  signal: AbortSignal,
+) => Promise<void>;
+
+/**
+ * How the activity worker delivers results: when the backend can commit a result together with
+ * the episode it starts ({@link Backend.completeActivityWithEpisode}) and an orchestration slot
+ * is free, the episode runs here at once in that slot and one write commits both; otherwise (and
+ * whenever the instance is busy or the episode cannot run) the result goes to the inbox as
+ * before.
+ */
+export function createResultDelivery(options: ResultDeliveryOptions): DeliverResult {
+  const { backend, executor, logger, tryRunInSlot, onEpisodeCommitted, running } = options;
+  const now = options.now ?? Date.now;
+  const completeWithEpisode = backend.completeActivityWithEpisode;
+  if (completeWithEpisode === undefined) {
+    return (item, result) => backend.completeActivityWorkItem(item, result);
+  }
+  const fused = async (item: ActivityWorkItem, result: HistoryEvent, signal: AbortSignal) => {
+    let episode: RanEpisode | undefined;
+    let startedAt = 0;
+    const applied = await completeWithEpisode.call(backend, item, result, async (workItem) => {
+      startedAt = performance.now();
+      try {
+        episode = await runTracedEpisode(workItem, { executor, logger, now, signal });
+        return episode.commit;
+      } catch (error) {
+        // The result then goes to the inbox, and the episode runs (and is retried) as usual.
+        logger.warn("could not run the episode of an activity result; queueing the result", {
+          instanceId: item.instanceId,
+          taskId: item.event.eventId,
+          error,
+        });
+        return undefined;
+      }
+    });
+    if (!applied || episode === undefined) return;
+    onEpisodeCommitted?.(performance.now() - startedAt);
+    episode.committed();
+  };
+  return (item, result, signal) => {
+    // An episode of the instance runs here already: the result waits for the next one.
+    if (running.has(item.instanceId)) return backend.completeActivityWorkItem(item, result);
+    return (
+      tryRunInSlot(() => running.run(item.instanceId, () => fused(item, result, signal))) ??
+      backend.completeActivityWorkItem(item, result)
+    );
   };
 }

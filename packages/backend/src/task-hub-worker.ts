@@ -9,7 +9,11 @@ import {
 import { createActivityWorkSource } from "./activity-worker.js";
 import type { ActivityWorkItem, Backend, OrchestrationWorkItem } from "./backend.js";
 import { createEngineMetrics } from "./metrics.js";
-import { createOrchestrationWorkSource } from "./orchestration-worker.js";
+import {
+  createOrchestrationWorkSource,
+  createResultDelivery,
+  RunningEpisodes,
+} from "./orchestration-worker.js";
 import { defaultMaxEpisodeAttempts } from "./poison.js";
 import { WorkDispatcher, type WorkSource } from "./work-dispatcher.js";
 
@@ -95,10 +99,11 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
     defaultMaxEpisodeAttempts,
   );
   const metrics = createEngineMetrics();
+  const running = new RunningEpisodes();
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
     withCapacity(
       metrics.instrument(
-        createOrchestrationWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
+        createOrchestrationWorkSource({ backend, executor, logger, maxEpisodeAttempts, running }),
         "orchestration",
       ),
       executor,
@@ -115,9 +120,18 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
       maxPollIntervalMs,
     },
   );
+  // An activity's result and the episode it starts are committed together when they can be.
+  const deliver = createResultDelivery({
+    backend,
+    executor,
+    logger,
+    tryRunInSlot: (work) => orchestrations.tryRunInSlot(work),
+    onEpisodeCommitted: (durationMs) => metrics.episodeCommitted(durationMs),
+    running,
+  });
   const activities = new WorkDispatcher<ActivityWorkItem>(
     metrics.instrument(
-      createActivityWorkSource({ backend, executor, logger, maxEpisodeAttempts }),
+      createActivityWorkSource({ backend, executor, logger, maxEpisodeAttempts, deliver }),
       "activity",
     ),
     {

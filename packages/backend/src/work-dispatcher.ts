@@ -102,6 +102,8 @@ export class WorkDispatcher<T> {
   private starved = false;
   private readonly wakeTimes = new WakeTimes();
   private pollIntervalMs = minPollIntervalMs;
+  /** Slots the fetch in progress may fill. */
+  private fetching = 0;
 
   constructor(
     private readonly source: WorkSource<T>,
@@ -141,6 +143,25 @@ export class WorkDispatcher<T> {
     if (!this.starved) return;
     this.pending = true;
     this.wake?.();
+  }
+
+  /**
+   * Runs `work` in one of this dispatcher's slots now, if one is free (counting a fetch in
+   * progress) and the source has capacity; `undefined` otherwise, or once stopping. The work
+   * counts against `maxConcurrent` until it settles, and `stop()` waits for it. Used to run
+   * work that arrives from elsewhere (an episode that consumes an activity's result).
+   */
+  tryRunInSlot<R>(work: () => Promise<R>): Promise<R> | undefined {
+    if (!this.running) return undefined;
+    if (this.inFlight.size + this.fetching >= this.options.maxConcurrent) return undefined;
+    if ((this.source.capacity?.() ?? 1) < 1) return undefined;
+    const result = work();
+    const settled = (): void => {
+      this.inFlight.delete(task);
+    };
+    const task: Promise<void> = result.then(settled, settled);
+    this.inFlight.add(task);
+    return result;
   }
 
   /** Number of items being processed now. */
@@ -199,7 +220,10 @@ export class WorkDispatcher<T> {
       }
       this.wakeTimes.dropUntil(now);
       this.pending = false;
-      const items = await this.fetch(free);
+      this.fetching = free;
+      const items = await this.fetch(free).finally(() => {
+        this.fetching = 0;
+      });
       if (!this.running) {
         await Promise.all(
           items.map((item) =>
@@ -290,10 +314,14 @@ export class WorkDispatcher<T> {
     const { renew, leaseExpiresAtMs } = this.source;
     if (renew === undefined || leaseExpiresAtMs === undefined) return () => {};
     let timer: NodeJS.Timeout | undefined;
+    let ended = false;
     const schedule = (expiresAtMs: number): void => {
+      if (ended) return;
       const delayMs = Math.max(50, (expiresAtMs - Date.now()) / 2);
       timer = setTimeout(() => {
         renew.call(this.source, item).then(schedule, (error: unknown) => {
+          // Processing ended while the renewal was under way: its commit removed the lease.
+          if (ended) return;
           const what = this.source.describe(item);
           this.options.logger.warn(
             `${this.options.name}: lost the lease of ${what}; aborting it, its result will not be applied`,
@@ -310,6 +338,9 @@ export class WorkDispatcher<T> {
       timer.unref();
     };
     schedule(leaseExpiresAtMs.call(this.source, item));
-    return () => clearTimeout(timer);
+    return () => {
+      ended = true;
+      clearTimeout(timer);
+    };
   }
 }

@@ -46,6 +46,38 @@ describe("WorkDispatcher", () => {
     expect(Math.max(...q.fetchSizes)).toBeLessThanOrEqual(3);
   });
 
+  it("runs work from elsewhere in a free slot only, counts it against the limit, drains it", async () => {
+    const q = queueSource(40);
+    let capacity = 10;
+    const d = new WorkDispatcher({ ...q.source, capacity: () => capacity }, options);
+    expect(d.tryRunInSlot(async () => 1)).toBeUndefined(); // not started
+    d.start();
+    await sleep(10); // the first fetch, which found nothing
+    let release = () => {};
+    const borrowed = d.tryRunInSlot(() => new Promise<string>((r) => (release = () => r("ok"))));
+    expect(borrowed).toBeDefined();
+    q.queue.push(1, 2, 3, 4);
+    d.notify();
+    await sleep(10);
+    // Three slots: the borrowed one and two fetched items; none left to lend.
+    expect(d.activeCount).toBe(3);
+    expect(d.tryRunInSlot(async () => 2)).toBeUndefined();
+    expect(q.maxRunning()).toBe(2);
+    release();
+    await expect(borrowed).resolves.toBe("ok");
+    while (q.processed.length < 4) await sleep(5);
+    capacity = 0;
+    expect(d.tryRunInSlot(async () => 3)).toBeUndefined(); // the source has no capacity
+    capacity = 10;
+    // stop() waits for borrowed work, and lends no slot once stopping.
+    let finished = false;
+    const late = d.tryRunInSlot(() => sleep(30).then(() => (finished = true)));
+    await d.stop();
+    expect(finished).toBe(true);
+    await expect(late).resolves.toBe(true);
+    expect(d.tryRunInSlot(async () => 4)).toBeUndefined();
+  });
+
   it("fetches when capacity returns only if it went without capacity", async () => {
     const q = queueSource(0);
     let capacity = 0;

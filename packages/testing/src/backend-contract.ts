@@ -12,6 +12,7 @@ import type { Backend } from "@durabletask/backend";
 import { describe, expect, it } from "vitest";
 import type { BackendFactory } from "./backend-factory.js";
 import { registerCommitContract } from "./contract-commits.js";
+import { registerFusedContract } from "./contract-fused.js";
 import { registerInstanceContract } from "./contract-instances.js";
 import { registerLeaseContract } from "./contract-leases.js";
 import {
@@ -38,6 +39,7 @@ export function registerBackendContract(factory: BackendFactory): void {
   describe("instances", () => registerInstanceContract(h));
   describe("leases", () => registerLeaseContract(h));
   describe("commits", () => registerCommitContract(h));
+  describe("activity results committed with their episode", () => registerFusedContract(h));
 }
 
 function registerGoPort(h: Harness): void {

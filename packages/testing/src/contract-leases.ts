@@ -7,29 +7,19 @@ import {
   taskScheduledEvent,
   timerFiredEvent,
 } from "@durabletask/api";
-import type { Backend } from "@durabletask/backend";
 import { expect, it } from "vitest";
 import {
   createInstance,
   episode,
   type Harness,
   kinds,
+  leasedActivity,
   lockOne,
   runEpisode,
   sleep,
   sleepUntil,
   startEvent,
 } from "./fixtures.js";
-
-/** Creates `id`, runs its first episode scheduling one activity, and returns the task's lease. */
-async function leasedActivity(b: Backend, id: string) {
-  await createInstance(b, id);
-  const scheduled = taskScheduledEvent(0, Date.now(), "Work", '"x"');
-  await runEpisode(b, id, { events: [scheduled], activities: [scheduled] });
-  const [task] = await b.lockActivityWorkItems(1);
-  if (task === undefined) throw new Error("no activity work item");
-  return task;
-}
 
 /** Leasing: FIFO order, suspension, leases expiring and renewed, lost leases. */
 export function registerLeaseContract(h: Harness): void {

@@ -1,3 +1,4 @@
+import type { Executor } from "@durabletask/api";
 import type { Backend, TaskHubClient, TaskHubWorker } from "@durabletask/backend";
 import { createTaskHubClient, createTaskHubWorker } from "@durabletask/backend";
 import { createTaskExecutor, createTaskRegistry, type TaskRegistry } from "@durabletask/task";
@@ -21,6 +22,8 @@ export interface StartEngineOptions extends BackendFactoryOptions {
   readonly backend?: Backend;
   /** The executor's `replayCacheSize` (0: every episode replays from the start). */
   readonly replayCacheSize?: number;
+  /** Wraps the in-process executor (to observe or slow down what it runs). */
+  readonly wrapExecutor?: (executor: Executor) => Executor;
 }
 
 /**
@@ -40,9 +43,10 @@ export async function startEngine(
     }));
   const registry = createTaskRegistry();
   register(registry);
+  const executor = createTaskExecutor({ registry, replayCacheSize: options.replayCacheSize });
   const worker = createTaskHubWorker({
     backend,
-    executor: createTaskExecutor({ registry, replayCacheSize: options.replayCacheSize }),
+    executor: options.wrapExecutor?.(executor) ?? executor,
     maxConcurrentOrchestrations: options.maxConcurrentOrchestrations,
     maxConcurrentActivities: options.maxConcurrentActivities,
     stopBackendOnStop: options.backend === undefined,

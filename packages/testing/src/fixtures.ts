@@ -8,11 +8,17 @@ import {
   msOfTimestamp,
   type OrchestrationStatus,
   orchestratorStartedEvent,
+  taskScheduledEvent,
   toWireFailure,
   toWireStatus,
 } from "@durabletask/api";
 import type { HistoryEvent } from "@durabletask/api/proto";
-import type { Backend, OrchestrationCommit, OrchestrationWorkItem } from "@durabletask/backend";
+import type {
+  ActivityWorkItem,
+  Backend,
+  OrchestrationCommit,
+  OrchestrationWorkItem,
+} from "@durabletask/backend";
 import { afterEach } from "vitest";
 import type { BackendFactory, BackendFactoryOptions } from "./backend-factory.js";
 
@@ -194,6 +200,16 @@ export async function runEpisode(
   const c = typeof changes === "function" ? changes(item) : changes;
   await backend.completeOrchestrationWorkItem(item, episode(item, c));
   return item;
+}
+
+/** Creates `id`, runs its first episode scheduling one activity, and returns the task's lease. */
+export async function leasedActivity(backend: Backend, id: string): Promise<ActivityWorkItem> {
+  await createInstance(backend, id);
+  const scheduled = taskScheduledEvent(0, Date.now(), "Work", '"x"');
+  await runEpisode(backend, id, { events: [scheduled], activities: [scheduled] });
+  const [task] = await backend.lockActivityWorkItems(1);
+  if (task === undefined) throw new Error("no activity work item");
+  return task;
 }
 
 /** The `eventType.case` of each event. */

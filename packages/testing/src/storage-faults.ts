@@ -85,8 +85,17 @@ async function pragma(driver: SqlDriver, sql: string): Promise<number> {
 }
 
 /**
+ * Runs a connection-level pragma on every connection a pooling driver may use: as many batches
+ * at once as the engine could ever have in flight, so each takes its own connection (a pool
+ * opens more when all are busy; a single-connection driver runs them in turn).
+ */
+async function pragmaOnEveryConnection(driver: SqlDriver, sql: string): Promise<void> {
+  await Promise.all(Array.from({ length: 32 }, () => pragma(driver, sql)));
+}
+
+/**
  * Registers tests of storage faults under a running engine on a database file: a full disk
- * (simulated with `PRAGMA max_page_count` on the engine's connection), a database locked by
+ * (simulated with `PRAGMA max_page_count` on the engine's connections), a database locked by
  * another connection beyond the busy timeout, and a read-only database (a child process that
  * cannot write the file: user `nobody` when the tests run as root). Each must give callers a
  * clear `Unavailable` error, lose nothing committed, apply nothing twice, and let the engine
@@ -179,7 +188,8 @@ export function describeStorageFaults(name: string, options: StorageFaultsOption
       await until(() => f.executions() >= 9, "nine running activities");
 
       // No more pages than the file has: anything that needs a new page fails (SQLITE_FULL).
-      await pragma(f.driver, `max_page_count = ${await pragma(f.driver, "page_count")}`);
+      const pages = await pragma(f.driver, "page_count");
+      await pragmaOnEveryConnection(f.driver, `max_page_count = ${pages}`);
       const error = await f.engine.client
         .scheduleNewOrchestration("fanout", {
           instanceId: "too-much",
@@ -200,7 +210,7 @@ export function describeStorageFaults(name: string, options: StorageFaultsOption
         expect(state?.runtimeStatus).toBe("RUNNING");
       }
 
-      await pragma(f.driver, "max_page_count = 1073741823");
+      await pragmaOnEveryConnection(f.driver, "max_page_count = 1073741823");
       await expectAllDone(f, ids);
       await stopAndCheck(f);
     }, 60_000);

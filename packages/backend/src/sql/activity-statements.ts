@@ -61,6 +61,18 @@ const deliverResult = `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, Vi
   WHERE T.SequenceNumber = CAST(? AS INTEGER) AND T.LockedBy = CAST(? AS TEXT)
     AND I.RuntimeStatus NOT IN ${terminalStatusList}`;
 
+function deliverStatement(
+  sequenceNumber: number,
+  token: string,
+  result: HistoryEvent,
+  nowMs: number,
+): SqlStatement {
+  return {
+    sql: deliverResult,
+    args: [eventKind(result), nowMs, encodeEvent(result), sequenceNumber, token],
+  };
+}
+
 const deleteTask =
   "DELETE FROM ActivityTasks WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT)";
 
@@ -75,11 +87,87 @@ export function completeActivityStatements(
   nowMs: number,
 ): SqlStatement[] {
   return [
-    {
-      sql: deliverResult,
-      args: [eventKind(result), nowMs, encodeEvent(result), sequenceNumber, token],
-    },
+    deliverStatement(sequenceNumber, token, result, nowMs),
     { sql: deleteTask, args: [sequenceNumber, token] },
+  ];
+}
+
+// Whether an instance can take an episode of an activity result alone now: unleased, RUNNING
+// the task's execution, and no other event waiting (those go first, through the inbox).
+const canTakeResult = `EXISTS (SELECT 1 FROM Instances AS I
+    WHERE I.InstanceID = CAST(? AS TEXT) AND I.ExecutionID = CAST(? AS TEXT)
+      AND I.RuntimeStatus = 'RUNNING' AND I.LockedBy IS NULL
+      AND NOT EXISTS (SELECT 1 FROM Inbox AS E
+        WHERE E.InstanceID = I.InstanceID AND E.VisibleTime <= CAST(? AS INTEGER)))`;
+
+// Read only when the instance can take the episode, so a declined attempt costs no history.
+const historyIfFree = `SELECT ${canTakeResult}, H.SequenceNumber, H.EventPayload
+  FROM (SELECT 1) LEFT JOIN History AS H
+    ON H.InstanceID = CAST(? AS TEXT) AND H.SequenceNumber >= CAST(? AS INTEGER) AND ${canTakeResult}
+  ORDER BY H.SequenceNumber`;
+
+/**
+ * Reads what an episode of `executionId`'s activity result starts from, if the instance can take
+ * one (one statement). Rows: `canTake, SequenceNumber, EventPayload`, the history from
+ * `fromSequence` on; one row with `canTake` 0 and no event when it cannot.
+ */
+export function peekInstanceStatement(
+  instanceId: string,
+  executionId: string,
+  fromSequence: number,
+  nowMs: number,
+): SqlStatement {
+  const can = [instanceId, executionId, nowMs];
+  return { sql: historyIfFree, args: [...can, instanceId, fromSequence, ...can] };
+}
+
+// The lease of an episode run without one, taken inside its commit: only while the instance is
+// unleased, RUNNING the task's execution, its history has exactly `historyLength` rows (history
+// is append-only within an execution), and the task is still leased by the caller. No expiry is
+// set: the same transaction releases it.
+const leaseIfUnchanged = `UPDATE Instances SET LockedBy = CAST(? AS TEXT)
+  WHERE InstanceID = CAST(? AS TEXT) AND ExecutionID = CAST(? AS TEXT) AND RuntimeStatus = 'RUNNING'
+    AND LockedBy IS NULL
+    AND NOT EXISTS (SELECT 1 FROM History
+      WHERE InstanceID = CAST(? AS TEXT) AND SequenceNumber >= CAST(? AS INTEGER))
+    AND EXISTS (SELECT 1 FROM ActivityTasks
+      WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT))`;
+
+// The result goes to the inbox when the episode's lease was not taken.
+const deliverUnlessLeased = `${deliverResult} AND I.LockedBy IS NOT CAST(? AS TEXT)`;
+
+/**
+ * The statements that go before an episode's commit when it consumes an activity's result
+ * (its lease `episodeToken`, over a history of `historyLength` events): take the lease if the
+ * instance is unchanged; else deliver the result to the inbox as {@link completeActivityStatements}
+ * does; delete the task. Results: lease (1 change: the commit applies), delivery (1 change: it
+ * does not), delete (0 changes: the task's lease was lost, and nothing was applied).
+ */
+export function completeActivityWithEpisodeStatements(
+  item: { readonly sequenceNumber: number; readonly lockToken: string },
+  instance: { readonly instanceId: string; readonly executionId: string },
+  episodeToken: string,
+  historyLength: number,
+  result: HistoryEvent,
+  nowMs: number,
+): SqlStatement[] {
+  const { sequenceNumber, lockToken } = item;
+  const deliver = deliverStatement(sequenceNumber, lockToken, result, nowMs);
+  return [
+    {
+      sql: leaseIfUnchanged,
+      args: [
+        episodeToken,
+        instance.instanceId,
+        instance.executionId,
+        instance.instanceId,
+        historyLength,
+        sequenceNumber,
+        lockToken,
+      ],
+    },
+    { sql: deliverUnlessLeased, args: [...deliver.args, episodeToken] },
+    { sql: deleteTask, args: [sequenceNumber, lockToken] },
   ];
 }
 

@@ -39,6 +39,12 @@ export class LeasedInstances {
     return true;
   }
 
+  /** True when `instanceId` is leased here now. */
+  holds(instanceId: string, nowMs: number): boolean {
+    const lease = this.#leases.get(instanceId);
+    return lease !== undefined && lease.expiresAtMs > nowMs;
+  }
+
   /** Ends the lease `token` of `instanceId`; true when work for it was deferred meanwhile. */
   release(instanceId: string, token: string): boolean {
     const lease = this.#leases.get(instanceId);

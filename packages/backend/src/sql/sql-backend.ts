@@ -25,7 +25,9 @@ import type {
 import {
   abandonActivityStatement,
   completeActivityStatements,
+  completeActivityWithEpisodeStatements,
   lockActivitiesStatement,
+  peekInstanceStatement,
   renewActivityStatement,
 } from "./activity-statements.js";
 import {
@@ -40,7 +42,12 @@ import {
   queryFilter,
 } from "./arguments.js";
 import { announceNextVisible, CommitOutcome } from "./commit-outcome.js";
-import { childrenOf, commitStatements } from "./commit-statements.js";
+import {
+  type ActivityHandOff,
+  type CommitStatement,
+  childrenOf,
+  commitStatements,
+} from "./commit-statements.js";
 import { creationOutcome, reusePolicyOf } from "./creation.js";
 import type { SqlResult, SqlStatement } from "./driver.js";
 import { storageError } from "./errors.js";
@@ -72,7 +79,7 @@ import {
 } from "./query-statements.js";
 import { decodeEvent, metadataOfRow, text } from "./rows.js";
 import { createSchemaStatements, dropSchemaStatements, schemaVersion } from "./schema.js";
-import { startedInstance, startVisibleAt } from "./start-event.js";
+import { type StartedInstance, startedInstance, startVisibleAt } from "./start-event.js";
 import { activityItems, orchestrationItems } from "./work-items.js";
 
 function lockLost(what: string): DurableTaskError {
@@ -274,16 +281,7 @@ class SqlBackend implements Backend {
     assertCommit(commit);
     const children = childrenOf(commit);
     const now = this.#o.now();
-    // The tasks this episode schedules, leased in its commit for this process's idle slots.
-    const reserved = this.#activityHandOffs.reserve(commit.activities.length);
-    const handOff =
-      reserved > 0
-        ? {
-            token: this.#token(),
-            count: reserved,
-            expiresAtMs: now + this.#o.activityLockTimeoutMs,
-          }
-        : undefined;
+    const handOff = this.#reserveActivityHandOff(commit, now);
     const statements = commitStatements(item, commit, children, now, handOff);
     // Whatever happens next, the cached history is stale until this commit is known to apply.
     this.#histories.delete(item.instanceId);
@@ -291,25 +289,17 @@ class SqlBackend implements Backend {
     try {
       results = await this.#batch("completeOrchestrationWorkItem", statements, "write");
     } catch (err) {
-      this.#activityHandOffs.cancel(reserved);
+      this.#activityHandOffs.cancel(handOff?.count ?? 0);
       throw err;
     } finally {
       this.#endLease(item, now);
     }
     const outcome = new CommitOutcome(statements, results);
     if (!outcome.released) {
-      this.#activityHandOffs.cancel(reserved);
+      this.#activityHandOffs.cancel(handOff?.count ?? 0);
       throw lockLost(`orchestration '${item.instanceId}'`);
     }
-    if (handOff !== undefined) {
-      const tasks = activityItems(outcome.resultOf("handOff"), handOff.token, handOff.expiresAtMs);
-      this.#activityHandOffs.add(tasks, reserved, now);
-    }
-    if (commit.instance.completedAtMs === undefined) {
-      const base = commit.resetHistory ? [] : item.history;
-      this.#histories.extend(item.instanceId, base, commit.appendHistory);
-    }
-    outcome.announce(this.#listeners, item.instanceId, commit, children, now);
+    this.#applied(item, commit, children, outcome, handOff, now);
   }
 
   async abandonOrchestrationWorkItem(item: OrchestrationWorkItem, delayMs: number): Promise<void> {
@@ -401,6 +391,107 @@ class SqlBackend implements Backend {
     const handedOff = this.#settleOffer(offer, results, now);
     if (results[1]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
     if (!handedOff && (results[0]?.changes ?? 0) > 0) this.#announce(item.instanceId, now);
+  }
+
+  async completeActivityWithEpisode(
+    item: ActivityWorkItem,
+    result: HistoryEvent,
+    runEpisode: (episode: OrchestrationWorkItem) => Promise<OrchestrationCommit | undefined>,
+  ): Promise<boolean> {
+    this.#ready();
+    assertActivityItem(item);
+    assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
+    const { instanceId } = item;
+    const episode = await this.#peekEpisode(item, result);
+    if (episode === undefined) {
+      await this.completeActivityWorkItem(item, result);
+      return false;
+    }
+    let commit: OrchestrationCommit | undefined;
+    try {
+      commit = await runEpisode(episode);
+      if (commit !== undefined) assertCommit(commit);
+    } catch (err) {
+      this.#histories.restore(instanceId, episode.history);
+      throw err;
+    }
+    if (commit === undefined) {
+      this.#histories.restore(instanceId, episode.history);
+      await this.completeActivityWorkItem(item, result);
+      return false;
+    }
+    const children = childrenOf(commit);
+    const now = this.#o.now();
+    const handOff = this.#reserveActivityHandOff(commit, now);
+    const before = completeActivityWithEpisodeStatements(
+      item,
+      { instanceId, executionId: item.executionId },
+      episode.lockToken,
+      episode.history.length,
+      result,
+      now,
+    );
+    const statements: CommitStatement[] = [
+      ...before.map((statement) => ({ ...statement, role: "write" as const })),
+      ...commitStatements(episode, commit, children, now, handOff),
+    ];
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("completeActivityWithEpisode", statements, "write");
+    } catch (err) {
+      // The outcome is unknown: the cached history stays out until a lock step reads it.
+      this.#activityHandOffs.cancel(handOff?.count ?? 0);
+      throw err;
+    }
+    const outcome = new CommitOutcome(statements, results);
+    if (!outcome.released) {
+      this.#activityHandOffs.cancel(handOff?.count ?? 0);
+      this.#histories.restore(instanceId, episode.history);
+      if (results[2]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+      if ((results[1]?.changes ?? 0) > 0) this.#announce(instanceId, now);
+      return false;
+    }
+    this.#applied(episode, commit, children, outcome, handOff, now);
+    return true;
+  }
+
+  /**
+   * The work item of an episode of `result` alone, without a lease, or `undefined` when the
+   * instance cannot take one now: it is leased, not RUNNING the task's execution, or other events
+   * are waiting (they go first, through the inbox). Its history comes from the cache when the
+   * cached prefix is still stored (then only the rows past it are read).
+   */
+  async #peekEpisode(
+    item: ActivityWorkItem,
+    result: HistoryEvent,
+  ): Promise<OrchestrationWorkItem | undefined> {
+    const { instanceId } = item;
+    const now = this.#o.now();
+    // Leased here (an episode runs or waits): no need to ask the database.
+    if (this.#leased.holds(instanceId, now)) return undefined;
+    const plan = this.#histories.planFor(instanceId);
+    const known = plan.known[0]?.[1];
+    const from = known === undefined ? 0 : known - 1;
+    const [read] = await this.#batch(
+      "completeActivityWithEpisode",
+      [peekInstanceStatement(instanceId, item.executionId, from, now)],
+      "read",
+    );
+    if (Number(read?.rows[0]?.[0]) !== 1) return undefined;
+    const rows = (read?.rows ?? []).filter((row) => row[1] !== null);
+    const history = plan.resolve(instanceId, {
+      sequences: rows.map((row) => Number(row[1])),
+      payloads: rows.map((row) => row[2] ?? null),
+    });
+    if (history === undefined) return undefined;
+    return {
+      instanceId,
+      lockToken: this.#token(),
+      lockExpiresAtMs: now + this.#o.orchestrationLockTimeoutMs,
+      history,
+      newEvents: [result],
+      retryCount: 0,
+    };
   }
 
   async abandonActivityWorkItem(item: ActivityWorkItem, delayMs: number): Promise<void> {
@@ -527,6 +618,36 @@ class SqlBackend implements Backend {
         `the backend ${this.description} is not started`,
       );
     }
+  }
+
+  /** Reserves this process's idle activity slots for the tasks `commit` schedules, if any. */
+  #reserveActivityHandOff(commit: OrchestrationCommit, nowMs: number): ActivityHandOff | undefined {
+    const count = this.#activityHandOffs.reserve(commit.activities.length);
+    if (count === 0) return undefined;
+    return { token: this.#token(), count, expiresAtMs: nowMs + this.#o.activityLockTimeoutMs };
+  }
+
+  /**
+   * After `item`'s commit applied: queues the tasks it leased for this process, remembers the
+   * history, tells listeners.
+   */
+  #applied(
+    item: OrchestrationWorkItem,
+    commit: OrchestrationCommit,
+    children: readonly StartedInstance[],
+    outcome: CommitOutcome,
+    handOff: ActivityHandOff | undefined,
+    nowMs: number,
+  ): void {
+    if (handOff !== undefined) {
+      const tasks = activityItems(outcome.resultOf("handOff"), handOff.token, handOff.expiresAtMs);
+      this.#activityHandOffs.add(tasks, handOff.count, nowMs);
+    }
+    if (commit.instance.completedAtMs === undefined) {
+      const base = commit.resetHistory ? [] : item.history;
+      this.#histories.extend(item.instanceId, base, commit.appendHistory);
+    }
+    outcome.announce(this.#listeners, item.instanceId, commit, children, nowMs);
   }
 
   /** Announces new orchestration work of `instanceId`, unless a lease held here defers it. */
