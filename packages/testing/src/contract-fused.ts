@@ -12,6 +12,7 @@ import type {
   OrchestrationWorkItem,
 } from "@durabletask/backend";
 import { expect, it } from "vitest";
+import type { BackendFactoryOptions } from "./backend-factory.js";
 import {
   completion,
   episode,
@@ -25,9 +26,19 @@ import {
 
 type Fused = NonNullable<Backend["completeActivityWithEpisode"]>;
 
-/** The backend's `completeActivityWithEpisode`, or `undefined` when it does not offer one. */
-function fusedOf(b: Backend): Fused | undefined {
-  return b.completeActivityWithEpisode?.bind(b);
+/**
+ * A started backend with instance `id` running and its one activity task leased, and the
+ * backend's `completeActivityWithEpisode`; `undefined` when the backend does not offer one.
+ */
+async function leasedTask(
+  h: Harness,
+  id: string,
+  options?: BackendFactoryOptions,
+): Promise<{ b: Backend; fused: Fused; task: ActivityWorkItem } | undefined> {
+  const b = await h.start(options);
+  const fused = b.completeActivityWithEpisode?.bind(b);
+  if (fused === undefined) return undefined;
+  return { b, fused, task: await leasedActivity(b, id) };
 }
 
 const resultOf = (value: string) => taskCompletedEvent(Date.now(), 0, JSON.stringify(value));
@@ -55,10 +66,9 @@ async function queuedResults(b: Backend): Promise<HistoryEvent[]> {
  */
 export function registerFusedContract(h: Harness): void {
   it("commits an activity's result with the episode it starts: history, status, no task left", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "fused");
+    const setup = await leasedTask(h, "fused");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     const changed: string[] = [];
     b.subscribe({ onInstanceChanged: (id, status) => changed.push(`${id}:${status}`) });
     const result = resultOf("done");
@@ -91,10 +101,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("leaves a running instance unleased after the commit, and schedules its next tasks", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "next");
+    const setup = await leasedTask(h, "next");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     const second = taskScheduledEvent(1, Date.now(), "Work", '"y"');
     const { run } = runner((item) => episode(item, { events: [second], activities: [second] }));
     await expect(fused(task, resultOf("one"), run)).resolves.toBe(true);
@@ -111,10 +120,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("queues the result without running the episode while the instance is leased", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "busy");
+    const setup = await leasedTask(h, "busy");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     await b.addNewOrchestrationEvent("busy", eventRaisedEvent(Date.now(), "E"));
     const held = await lockOne(b);
     const { items, run } = runner((item) => episode(item));
@@ -127,10 +135,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("lets events that were waiting go first: the result is queued behind them", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "waiting");
+    const setup = await leasedTask(h, "waiting");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     await b.addNewOrchestrationEvent("waiting", eventRaisedEvent(Date.now(), "First"));
     const { items, run } = runner((item) => episode(item));
     await expect(fused(task, resultOf("r"), run)).resolves.toBe(false);
@@ -140,10 +147,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("queues the result of a suspended instance, which only resumes for it later", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "suspended");
+    const setup = await leasedTask(h, "suspended");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     await b.addNewOrchestrationEvent("suspended", executionSuspendedEvent(Date.now()));
     await runEpisode(b, "suspended", { status: "SUSPENDED" });
     const { items, run } = runner((item) => episode(item));
@@ -157,10 +163,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("applies nothing of the episode when another worker committed one while it ran", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "raced");
+    const setup = await leasedTask(h, "raced");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     const { run } = runner((item) => episode(item, { customStatus: '"fused"' }));
     const racing = async (item: OrchestrationWorkItem) => {
       // Another worker runs an episode of a raised event meanwhile, and commits first.
@@ -180,10 +185,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("applies nothing of the episode when the instance is leased at commit time", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "leased-meanwhile");
+    const setup = await leasedTask(h, "leased-meanwhile");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     let held: OrchestrationWorkItem | undefined;
     const { run } = runner((item) => episode(item));
     const racing = async (item: OrchestrationWorkItem) => {
@@ -199,10 +203,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("delivers the result alone when the runner declines the episode", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "declined");
+    const setup = await leasedTask(h, "declined");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     const { items, run } = runner(() => undefined);
     await expect(fused(task, resultOf("r"), run)).resolves.toBe(false);
     expect(items).toHaveLength(1);
@@ -211,10 +214,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("rethrows the runner's error and applies nothing: the task stays leased", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "threw");
+    const setup = await leasedTask(h, "threw");
+    if (setup === undefined) return;
+    const { b, fused, task } = setup;
     const failing = async (): Promise<OrchestrationCommit> => {
       throw new Error("executor down");
     };
@@ -226,10 +228,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("applies nothing when the task's lease was lost while the episode ran", async () => {
-    const b = await h.start({ activityLockTimeoutMs: 200 });
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const stale = await leasedActivity(b, "lost");
+    const setup = await leasedTask(h, "lost", { activityLockTimeoutMs: 200 });
+    if (setup === undefined) return;
+    const { b, fused, task: stale } = setup;
     let fresh: ActivityWorkItem | undefined;
     const { run } = runner((item) => completion(item, "COMPLETED"));
     const late = async (item: OrchestrationWorkItem) => {
@@ -253,10 +254,9 @@ export function registerFusedContract(h: Harness): void {
   });
 
   it("rejects a result that is not a task result, naming the field", async () => {
-    const b = await h.start();
-    const fused = fusedOf(b);
-    if (fused === undefined) return;
-    const task = await leasedActivity(b, "bad");
+    const setup = await leasedTask(h, "bad");
+    if (setup === undefined) return;
+    const { fused, task } = setup;
     const { items, run } = runner((item) => episode(item));
     await expect(fused(task, eventRaisedEvent(Date.now(), "E"), run)).rejects.toMatchObject({
       code: "InvalidArgument",
