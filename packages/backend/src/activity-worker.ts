@@ -12,7 +12,7 @@ import {
   type HistoryEvent,
 } from "@durabletask/api/proto";
 import type { ActivityWorkItem, Backend } from "./backend.js";
-import { abandonDelayMs, type DeliverResult } from "./orchestration-worker.js";
+import { abandonDelayMs, type DeliverResult, RunningActivities } from "./orchestration-worker.js";
 import { defaultMaxEpisodeAttempts, poisonFailure } from "./poison.js";
 import { traceActivity } from "./tracing.js";
 import type { WorkSource } from "./work-dispatcher.js";
@@ -30,6 +30,8 @@ export interface ActivityWorkSourceOptions {
   readonly maxEpisodeAttempts?: number | undefined;
   /** How results reach their orchestration; default `backend.completeActivityWorkItem`. */
   readonly deliver?: DeliverResult | undefined;
+  /** Counts the activities of each instance while they run (for `deliver`). */
+  readonly running?: RunningActivities | undefined;
 }
 
 /** Activity tasks as a {@link WorkSource}: lock, execute, deliver the result. */
@@ -39,21 +41,23 @@ export function createActivityWorkSource(
   const { backend, executor, logger } = options;
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxEpisodeAttempts ?? defaultMaxEpisodeAttempts;
+  const running = options.running ?? new RunningActivities();
   const deliver: DeliverResult =
     options.deliver ?? ((item, result) => backend.completeActivityWorkItem(item, result));
   const describe = (item: ActivityWorkItem) => `activity ${item.instanceId}#${item.event.eventId}`;
   return {
     fetch: (maxCount) => backend.lockActivityWorkItems(maxCount),
-    async process(item, signal) {
-      const request = activityRequest(item);
-      const response = await traceActivity(request, () =>
-        executor.executeActivity(request, { signal }),
-      );
-      // A failure caused by shutdown or a lost lease is not the activity's result: give the task
-      // back so it runs again. A success is committed (a lost lease then fails the commit).
-      if (signal.aborted && response.failureDetails !== undefined) throw signal.reason;
-      await deliver(item, resultEvent(item, response, now()), signal);
-    },
+    process: (item, signal) =>
+      running.run(item.instanceId, async () => {
+        const request = activityRequest(item);
+        const response = await traceActivity(request, () =>
+          executor.executeActivity(request, { signal }),
+        );
+        // A failure caused by shutdown or a lost lease is not the activity's result: give the
+        // task back so it runs again. A success is committed (a lost lease then fails the commit).
+        if (signal.aborted && response.failureDetails !== undefined) throw signal.reason;
+        await deliver(item, resultEvent(item, response, now()), signal);
+      }),
     async abandon(item, error) {
       try {
         const failure = poisonFailure(describe(item), error, {

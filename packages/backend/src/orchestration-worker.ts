@@ -56,6 +56,28 @@ export class RunningEpisodes {
 
 function ignore(): void {}
 
+/** How many activities of each instance this process is running now. */
+export class RunningActivities {
+  readonly #counts = new Map<string, number>();
+
+  /** Runs `activity` of `instanceId`, counted while it runs (its result's delivery included). */
+  async run<R>(instanceId: string, activity: () => Promise<R>): Promise<R> {
+    this.#counts.set(instanceId, (this.#counts.get(instanceId) ?? 0) + 1);
+    try {
+      return await activity();
+    } finally {
+      const left = (this.#counts.get(instanceId) ?? 1) - 1;
+      if (left > 0) this.#counts.set(instanceId, left);
+      else this.#counts.delete(instanceId);
+    }
+  }
+
+  /** How many activities of `instanceId` run here now. */
+  count(instanceId: string): number {
+    return this.#counts.get(instanceId) ?? 0;
+  }
+}
+
 /** Options of {@link createOrchestrationWorkSource}. */
 export interface OrchestrationWorkSourceOptions {
   readonly backend: Backend;
@@ -163,6 +185,8 @@ export interface ResultDeliveryOptions {
   readonly onEpisodeCommitted?: ((durationMs: number) => void) | undefined;
   /** The orchestration work source's (see {@link RunningEpisodes}). */
   readonly running: RunningEpisodes;
+  /** The activity work source's: results of an instance with more activities running here wait. */
+  readonly activities: RunningActivities;
 }
 
 /** Delivers an activity's result to its orchestration. */
@@ -174,13 +198,14 @@ export type DeliverResult = (
 
 /**
  * How the activity worker delivers results: when the backend can commit a result together with
- * the episode it starts ({@link Backend.completeActivityWithEpisode}) and an orchestration slot
- * is free, the episode runs here at once in that slot and one write commits both; otherwise (and
- * whenever the instance is busy or the episode cannot run) the result goes to the inbox as
- * before.
+ * the episode it starts ({@link Backend.completeActivityWithEpisode}), an orchestration slot is
+ * free and this is the only activity of its instance running here, the episode runs here at
+ * once in that slot and one write commits both; otherwise (and whenever the instance is busy or
+ * the episode cannot run) the result goes to the inbox as before.
  */
 export function createResultDelivery(options: ResultDeliveryOptions): DeliverResult {
-  const { backend, executor, logger, tryRunInSlot, onEpisodeCommitted, running } = options;
+  const { backend, executor, logger, tryRunInSlot, onEpisodeCommitted, running, activities } =
+    options;
   const now = options.now ?? Date.now;
   const completeWithEpisode = backend.completeActivityWithEpisode;
   if (completeWithEpisode === undefined) {
@@ -209,8 +234,11 @@ export function createResultDelivery(options: ResultDeliveryOptions): DeliverRes
     episode.committed();
   };
   return (item, result, signal) => {
-    // An episode of the instance runs here already: the result waits for the next one.
-    if (running.has(item.instanceId)) return backend.completeActivityWorkItem(item, result);
+    // An episode of the instance runs here already, or more of its results are on their way
+    // (a fan-out): the result waits for the next episode, which takes them all at once.
+    if (running.has(item.instanceId) || activities.count(item.instanceId) > 1) {
+      return backend.completeActivityWorkItem(item, result);
+    }
     return (
       tryRunInSlot(() => running.run(item.instanceId, () => fused(item, result, signal))) ??
       backend.completeActivityWorkItem(item, result)

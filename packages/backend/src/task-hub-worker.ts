@@ -12,6 +12,7 @@ import { createEngineMetrics } from "./metrics.js";
 import {
   createOrchestrationWorkSource,
   createResultDelivery,
+  RunningActivities,
   RunningEpisodes,
 } from "./orchestration-worker.js";
 import { defaultMaxEpisodeAttempts } from "./poison.js";
@@ -100,6 +101,7 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
   );
   const metrics = createEngineMetrics();
   const running = new RunningEpisodes();
+  const runningActivities = new RunningActivities();
   const orchestrations = new WorkDispatcher<OrchestrationWorkItem>(
     withCapacity(
       metrics.instrument(
@@ -128,10 +130,18 @@ export function createTaskHubWorker(options: TaskHubWorkerOptions): TaskHubWorke
     tryRunInSlot: (work) => orchestrations.tryRunInSlot(work),
     onEpisodeCommitted: (durationMs) => metrics.episodeCommitted(durationMs),
     running,
+    activities: runningActivities,
   });
   const activities = new WorkDispatcher<ActivityWorkItem>(
     metrics.instrument(
-      createActivityWorkSource({ backend, executor, logger, maxEpisodeAttempts, deliver }),
+      createActivityWorkSource({
+        backend,
+        executor,
+        logger,
+        maxEpisodeAttempts,
+        deliver,
+        running: runningActivities,
+      }),
       "activity",
     ),
     {

@@ -60,6 +60,15 @@ async function threeSteps(options: Omit<StartEngineOptions, "backend"> = {}) {
         for (let i = 0; i < 3; i++) value = await ctx.callActivity<string>("Step", value);
         return value;
       });
+      // Five activities ending 30 ms apart: each result arrives after the previous episode.
+      registry.addActivity("Wait", async (_ctx, ms: number) => {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return ms;
+      });
+      registry.addOrchestrator("FanOut", async (ctx) => {
+        const parts = Array.from({ length: 5 }, (_, i) => ctx.callActivity<number>("Wait", i * 30));
+        return (await Promise.all(parts)).join(",");
+      });
     },
     { ...options, backend },
   );
@@ -85,6 +94,17 @@ describe("activity results committed with the episode they start", () => {
     const history = await client.getOrchestrationHistory(id);
     expect(history.filter((e) => e.eventType.case === "taskCompleted")).toHaveLength(3);
     expect(history.filter((e) => e.eventType.case === "orchestratorStarted")).toHaveLength(4);
+  });
+
+  it("queues the results of a fan-out, whose next episode takes them together", async () => {
+    const { client, counts } = await threeSteps();
+    const id = await client.scheduleNewOrchestration("FanOut");
+    const done = await client.waitForOrchestrationCompletion(id, { timeoutMs: 10_000 });
+    expect(done.serializedOutput).toBe('"0,30,60,90,120"');
+    // While other activities of the instance ran here, a result went alone; only the last
+    // one may have been tried with its episode.
+    expect(counts.fused + counts.declined).toBeLessThanOrEqual(1);
+    expect(counts.alone + counts.fused + counts.declined).toBe(5);
   });
 
   it("keeps within maxConcurrentOrchestrations: with no slot free the result goes alone", async () => {

@@ -54,6 +54,21 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect(task?.lockExpiresAtMs).toBeGreaterThan(Date.now());
   });
 
+  it("looks at storage at once for the tasks a commit scheduled beyond the idle slots", async () => {
+    const { here } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(2)).toEqual([]); // two idle activity slots here
+    await createInstance(here, "more");
+    const item = await lockOne(here);
+    const tasks = [0, 1, 2].map((id) => taskScheduledEvent(id, Date.now(), "Step", '"x"'));
+    await here.completeOrchestrationWorkItem(
+      item,
+      episode(item, { events: tasks, activities: tasks }),
+    );
+    // Two were handed off; the third is in storage, and this call finds it too (not 50 ms on).
+    const locked = await here.lockActivityWorkItems(3);
+    expect(locked.map((t) => t.event.eventId).sort()).toEqual([0, 1, 2]);
+  });
+
   it("leases the orchestration an activity result wakes in the result's commit", async () => {
     const { here, there } = await twoProcesses();
     await scheduleActivity(here, "b");

@@ -76,6 +76,14 @@ export class HandOffs<T extends Leased> {
     }
   }
 
+  /**
+   * A commit made more work ready than it handed off (no room for all of it): the next call
+   * looks at storage too, instead of after `storageLookMs`.
+   */
+  leftInStorage(): void {
+    this.#lookDue = true;
+  }
+
   /** Returns room reserved for a hand-off that did not happen. */
   cancel(reserved: number): void {
     this.#reserved -= reserved;

@@ -639,10 +639,13 @@ class SqlBackend implements Backend {
     handOff: ActivityHandOff | undefined,
     nowMs: number,
   ): void {
+    let handed = 0;
     if (handOff !== undefined) {
       const tasks = activityItems(outcome.resultOf("handOff"), handOff.token, handOff.expiresAtMs);
       this.#activityHandOffs.add(tasks, handOff.count, nowMs);
+      handed = tasks.length;
     }
+    if (handed < commit.activities.length) this.#activityHandOffs.leftInStorage();
     if (commit.instance.completedAtMs === undefined) {
       const base = commit.resetHistory ? [] : item.history;
       this.#histories.extend(item.instanceId, base, commit.appendHistory);
