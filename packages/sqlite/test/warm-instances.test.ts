@@ -10,7 +10,8 @@ import {
 } from "@durabletask/api";
 import type { HistoryEvent } from "@durabletask/api/proto";
 import type { Backend, OrchestrationCommit, OrchestrationWorkItem } from "@durabletask/backend";
-import { createSqlBackend, type SqlDriver } from "@durabletask/backend/sql";
+import { createSqlBackend, type SqlDriver, type SqlStatement } from "@durabletask/backend/sql";
+import { leasedActivity, lockOne } from "@durabletask/testing";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createSqliteBackend, createSqliteDriver } from "../src/index.js";
@@ -120,6 +121,25 @@ async function xCachedYLeased(a: Backend): Promise<OrchestrationWorkItem> {
   return y;
 }
 
+/** A SQLite driver on a new file whose batches fail with "injected read failure" when `fails`. */
+function faultyDriver(
+  fails: (statements: readonly SqlStatement[], mode: "read" | "write") => boolean | undefined,
+): SqlDriver {
+  const driver = createSqliteDriver({
+    path: join(dir, `cache-${++files}.sqlite3`),
+    synchronous: "NORMAL",
+    busyTimeoutMs: 1000,
+  });
+  return {
+    description: driver.description,
+    batch: (statements, mode) =>
+      fails(statements, mode)
+        ? Promise.reject(new Error("injected read failure"))
+        : driver.batch(statements, mode),
+    close: () => driver.close(),
+  };
+}
+
 describe("sqlite history cache", () => {
   it("hands out the events another backend committed after the cached ones", async () => {
     const [a, b] = await twoBackends();
@@ -211,20 +231,11 @@ describe("sqlite history cache", () => {
   });
 
   it("gives the leases back when reading a history whole fails after the lock step", async () => {
-    const driver = createSqliteDriver({
-      path: join(dir, `cache-${++files}.sqlite3`),
-      synchronous: "NORMAL",
-      busyTimeoutMs: 1000,
-    });
     let failWholeReads = false;
-    const faulty: SqlDriver = {
-      description: driver.description,
-      batch: (statements, mode) =>
-        failWholeReads && statements[0]?.sql.startsWith("SELECT EventPayload FROM History")
-          ? Promise.reject(new Error("injected read failure"))
-          : driver.batch(statements, mode),
-      close: () => driver.close(),
-    };
+    const faulty = faultyDriver(
+      (statements) =>
+        failWholeReads && statements[0]?.sql.startsWith("SELECT EventPayload FROM History"),
+    );
     const a = createSqlBackend({ driver: faulty, historyCacheSize: 1 });
     open.push(a);
     await a.start();
@@ -245,6 +256,27 @@ describe("sqlite history cache", () => {
     }
     expect(again[0]?.instanceId).toBe("x");
     expect(again[0]?.history).toEqual(await a.getOrchestrationHistory("x"));
+  });
+
+  it("delivers an activity's result alone when reading the instance for its episode fails", async () => {
+    let failReads = false;
+    const a = createSqlBackend({ driver: faultyDriver((_, mode) => failReads && mode === "read") });
+    open.push(a);
+    await a.start();
+    const task = await leasedActivity(a, "peek");
+    failReads = true;
+    const runs: OrchestrationWorkItem[] = [];
+    const result = taskCompletedEvent(Date.now(), 0, '"r"');
+    const run = async (item: OrchestrationWorkItem) => {
+      runs.push(item);
+      return undefined;
+    };
+    await expect(a.completeActivityWithEpisode?.(task, result, run)).resolves.toBe(false);
+    failReads = false;
+    expect(runs).toEqual([]);
+    const item = await lockOne(a);
+    expect(item.newEvents).toEqual([result]);
+    expect(await a.lockActivityWorkItems(1)).toEqual([]);
   });
 
   it("never changes the history of a work item it handed out, even after its lease ran out", async () => {

@@ -2,7 +2,7 @@ export type { BackendFactory, BackendFactoryOptions } from "./backend-factory.js
 export { describeBackendConformance } from "./describe-backend-conformance.js";
 export type { EngineHarness, StartEngineOptions } from "./engine-harness.js";
 export { sleep, startEngine } from "./engine-harness.js";
-export { createInstance, episode, lockOne } from "./fixtures.js";
+export { createInstance, episode, leasedActivity, lockOne } from "./fixtures.js";
 export type { HranaServer, HranaServerOptions, HranaStats } from "./hrana/index.js";
 export { startHranaServer } from "./hrana/index.js";
 export { checkTaskHub, checkTaskHubFile } from "./invariants.js";

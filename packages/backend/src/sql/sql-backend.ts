@@ -402,7 +402,15 @@ class SqlBackend implements Backend {
     assertActivityItem(item);
     assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
     const { instanceId } = item;
-    const episode = await this.#peekEpisode(item, result);
+    // A failed read only costs the shortcut: the result is then delivered alone, and the
+    // activity is not run again for it.
+    const episode = await this.#peekEpisode(item, result).catch((error: unknown) => {
+      this.#o.logger.debug("could not read the instance for an episode of its result", {
+        instanceId,
+        error,
+      });
+      return undefined;
+    });
     if (episode === undefined) {
       await this.completeActivityWorkItem(item, result);
       return false;
