@@ -1,4 +1,5 @@
 import type { HistoryEvent } from "@durabletask/api/proto";
+import type { ActivityWorkItem } from "../backend.js";
 import { terminalStatusList } from "./delete-instances.js";
 import type { SqlStatement } from "./driver.js";
 import { leaseHeld } from "./orchestration-statements.js";
@@ -100,16 +101,16 @@ const canTakeResult = `EXISTS (SELECT 1 FROM Instances AS I
       AND NOT EXISTS (SELECT 1 FROM Inbox AS E
         WHERE E.InstanceID = I.InstanceID AND E.VisibleTime <= CAST(? AS INTEGER)))`;
 
-// Read only when the instance can take the episode, so a declined attempt costs no history.
-const historyIfFree = `SELECT ${canTakeResult}, H.SequenceNumber, H.EventPayload
-  FROM (SELECT 1) LEFT JOIN History AS H
-    ON H.InstanceID = CAST(? AS TEXT) AND H.SequenceNumber >= CAST(? AS INTEGER) AND ${canTakeResult}
-  ORDER BY H.SequenceNumber`;
+// Rows only when the instance can take the episode (its history is never empty then), so a
+// declined attempt reads no history.
+const historyIfFree = `SELECT SequenceNumber, EventPayload FROM History
+  WHERE InstanceID = CAST(? AS TEXT) AND SequenceNumber >= CAST(? AS INTEGER) AND ${canTakeResult}
+  ORDER BY SequenceNumber`;
 
 /**
- * Reads what an episode of `executionId`'s activity result starts from, if the instance can take
- * one (one statement). Rows: `canTake, SequenceNumber, EventPayload`, the history from
- * `fromSequence` on; one row with `canTake` 0 and no event when it cannot.
+ * Reads what an episode of `executionId`'s activity result starts from (one statement): the
+ * `SequenceNumber, EventPayload` rows of the history from `fromSequence` on, or no rows when the
+ * instance cannot take the episode now.
  */
 export function peekInstanceStatement(
   instanceId: string,
@@ -117,8 +118,7 @@ export function peekInstanceStatement(
   fromSequence: number,
   nowMs: number,
 ): SqlStatement {
-  const can = [instanceId, executionId, nowMs];
-  return { sql: historyIfFree, args: [...can, instanceId, fromSequence, ...can] };
+  return { sql: historyIfFree, args: [instanceId, fromSequence, instanceId, executionId, nowMs] };
 }
 
 // The lease of an episode run without one, taken inside its commit: only while the instance is
@@ -144,23 +144,22 @@ const deliverUnlessLeased = `${deliverResult} AND I.LockedBy IS NOT CAST(? AS TE
  * does not), delete (0 changes: the task's lease was lost, and nothing was applied).
  */
 export function completeActivityWithEpisodeStatements(
-  item: { readonly sequenceNumber: number; readonly lockToken: string },
-  instance: { readonly instanceId: string; readonly executionId: string },
+  item: Pick<ActivityWorkItem, "sequenceNumber" | "lockToken" | "instanceId" | "executionId">,
   episodeToken: string,
   historyLength: number,
   result: HistoryEvent,
   nowMs: number,
 ): SqlStatement[] {
-  const { sequenceNumber, lockToken } = item;
+  const { sequenceNumber, lockToken, instanceId, executionId } = item;
   const deliver = deliverStatement(sequenceNumber, lockToken, result, nowMs);
   return [
     {
       sql: leaseIfUnchanged,
       args: [
         episodeToken,
-        instance.instanceId,
-        instance.executionId,
-        instance.instanceId,
+        instanceId,
+        executionId,
+        instanceId,
         historyLength,
         sequenceNumber,
         lockToken,

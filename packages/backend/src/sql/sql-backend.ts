@@ -402,6 +402,10 @@ class SqlBackend implements Backend {
     assertActivityItem(item);
     assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
     const { instanceId } = item;
+    const alone = async () => {
+      await this.completeActivityWorkItem(item, result);
+      return false;
+    };
     // A failed read only costs the shortcut: the result is then delivered alone, and the
     // activity is not run again for it.
     const episode = await this.#peekEpisode(item, result).catch((error: unknown) => {
@@ -411,10 +415,7 @@ class SqlBackend implements Backend {
       });
       return undefined;
     });
-    if (episode === undefined) {
-      await this.completeActivityWorkItem(item, result);
-      return false;
-    }
+    if (episode === undefined) return alone();
     let commit: OrchestrationCommit | undefined;
     try {
       commit = await runEpisode(episode);
@@ -425,15 +426,13 @@ class SqlBackend implements Backend {
     }
     if (commit === undefined) {
       this.#histories.restore(instanceId, episode.history);
-      await this.completeActivityWorkItem(item, result);
-      return false;
+      return alone();
     }
     const children = childrenOf(commit);
     const now = this.#o.now();
     const handOff = this.#reserveActivityHandOff(commit, now);
     const before = completeActivityWithEpisodeStatements(
       item,
-      { instanceId, executionId: item.executionId },
       episode.lockToken,
       episode.history.length,
       result,
@@ -485,11 +484,11 @@ class SqlBackend implements Backend {
       [peekInstanceStatement(instanceId, item.executionId, from, now)],
       "read",
     );
-    if (Number(read?.rows[0]?.[0]) !== 1) return undefined;
-    const rows = (read?.rows ?? []).filter((row) => row[1] !== null);
+    const rows = read?.rows ?? [];
+    if (rows.length === 0) return undefined;
     const history = plan.resolve(instanceId, {
-      sequences: rows.map((row) => Number(row[1])),
-      payloads: rows.map((row) => row[2] ?? null),
+      sequences: rows.map((row) => Number(row[0])),
+      payloads: rows.map((row) => row[1] ?? null),
     });
     if (history === undefined) return undefined;
     return {
