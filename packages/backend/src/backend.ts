@@ -271,10 +271,12 @@ export interface Backend {
    * two together (one write instead of two, and no inbox row). `runEpisode` gets a work item of
    * the instance whose `newEvents` is `[result]`; it holds no lease while the episode runs. The
    * commit then applies atomically, only if the instance is still unleased, RUNNING this
-   * execution and its history is still the work item's: the commit is applied, the task removed,
-   * and it resolves true. Otherwise, or when the instance is not in that state to begin with
-   * (leased, suspended, other events waiting), or `runEpisode` returns `undefined`, the result is
-   * delivered as {@link completeActivityWorkItem} does and it resolves false.
+   * execution, no other event is waiting and its history is still the work item's: the commit is
+   * applied, the task removed, and it resolves true. Otherwise (including when a backend that
+   * started the episode from a history it holds in memory finds the instance changed), or when it
+   * knows before the episode that the instance is not in that state (leased, suspended, other
+   * events waiting), or `runEpisode` returns `undefined`, the result is delivered as
+   * {@link completeActivityWorkItem} does and it resolves false.
    * `WorkItemLockLost` if the task's lease was lost (then nothing was applied). An error thrown
    * by `runEpisode` is rethrown, nothing applied.
    */

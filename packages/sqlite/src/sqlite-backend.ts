@@ -21,8 +21,9 @@ export interface SqliteBackendOptions {
   /** Prefix of lock tokens; default `<hostname>,<pid>`. */
   readonly workerName?: string | undefined;
   /**
-   * How many instances' histories (of at least 64 events) stay in memory between episodes, so a
-   * warm instance's episode reads only its new history rows; default 128, 0 turns it off.
+   * How many instances' histories stay in memory between episodes, so a warm instance's episode
+   * reads only its new history rows (of at least 64 events; shorter ones are read whole) and an
+   * activity result's episode reads nothing first; default 128, 0 turns it off.
    */
   readonly historyCacheSize?: number | undefined;
 }

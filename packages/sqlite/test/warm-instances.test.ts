@@ -11,7 +11,7 @@ import {
 import type { HistoryEvent } from "@durabletask/api/proto";
 import type { Backend, OrchestrationCommit, OrchestrationWorkItem } from "@durabletask/backend";
 import { createSqlBackend, type SqlDriver, type SqlStatement } from "@durabletask/backend/sql";
-import { leasedActivity, lockOne } from "@durabletask/testing";
+import { episode as episodeOf, leasedActivity, lockOne } from "@durabletask/testing";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createSqliteBackend, createSqliteDriver } from "../src/index.js";
@@ -260,7 +260,11 @@ describe("sqlite history cache", () => {
 
   it("delivers an activity's result alone when reading the instance for its episode fails", async () => {
     let failReads = false;
-    const a = createSqlBackend({ driver: faultyDriver((_, mode) => failReads && mode === "read") });
+    // With no history kept in memory, the instance is read before the episode.
+    const a = createSqlBackend({
+      driver: faultyDriver((_, mode) => failReads && mode === "read"),
+      historyCacheSize: 0,
+    });
     open.push(a);
     await a.start();
     const task = await leasedActivity(a, "peek");
@@ -396,5 +400,84 @@ describe("sqlite schema upgrade", () => {
     expect(indexes).not.toContain("IX_Instances_LockedBy");
     const [item] = await upgraded.lockOrchestrationWorkItems(1);
     expect(item?.instanceId).toBe("kept");
+  });
+});
+
+describe("an activity result's episode from the history this process last committed", () => {
+  const result = () => taskCompletedEvent(Date.now(), 0, '"r"');
+  /**
+   * Records the history each episode a runner got started from (the array is the commit's to
+   * extend), committing each as an episode that appends nothing more.
+   */
+  function recording() {
+    const runs: (string | undefined)[][] = [];
+    const run = async (item: OrchestrationWorkItem) => {
+      runs.push(item.history.map((e) => e.eventType.case));
+      return episodeOf(item);
+    };
+    return { runs, run };
+  }
+
+  /** `a` ran the first episode of `instanceId` (it keeps the history) and holds its task. */
+  async function taskOnA(instanceId: string) {
+    const [a, b] = await twoBackends();
+    const task = await leasedActivity(a, instanceId);
+    const fused = a.completeActivityWithEpisode?.bind(a);
+    if (fused === undefined) throw new Error("the SQLite backend commits results with episodes");
+    return { a, b, task, fused };
+  }
+
+  it("reads nothing before the episode: one write commits it", async () => {
+    let reads = 0;
+    const driver = faultyDriver((_, mode) => {
+      if (mode === "read") reads++;
+      return false;
+    });
+    const a = createSqlBackend({ driver });
+    open.push(a);
+    await a.start();
+    const task = await leasedActivity(a, "unread");
+    reads = 0;
+    const { runs, run } = recording();
+    await expect(a.completeActivityWithEpisode?.(task, result(), run)).resolves.toBe(true);
+    expect(reads).toBe(0);
+    expect(runs).toEqual([["orchestratorStarted", "executionStarted", "taskScheduled"]]);
+    expect(await a.lockActivityWorkItems(1)).toEqual([]);
+  });
+
+  it("applies nothing when another process queued an event meanwhile: that event goes first", async () => {
+    const { a, b, task, fused } = await taskOnA("raised-there");
+    await b.addNewOrchestrationEvent("raised-there", eventRaisedEvent(Date.now(), "First"));
+    const { run } = recording();
+    await expect(fused(task, result(), run)).resolves.toBe(false);
+    const item = await lockOne(a);
+    expect(item.history).toHaveLength(3);
+    expect(item.newEvents.map((e) => e.eventType.case)).toEqual(["eventRaised", "taskCompleted"]);
+    expect(await a.lockActivityWorkItems(1)).toEqual([]);
+  });
+
+  it("applies nothing when another process committed an episode meanwhile", async () => {
+    const { a, b, task, fused } = await taskOnA("stepped-there");
+    await b.addNewOrchestrationEvent("stepped-there", eventRaisedEvent(Date.now(), "E"));
+    const there = await lockOne(b);
+    await b.completeOrchestrationWorkItem(there, episodeOf(there));
+    const { run } = recording();
+    await expect(fused(task, result(), run)).resolves.toBe(false);
+    const item = await lockOne(a);
+    expect(item.history.map((e) => e.eventType.case).slice(-2)).toEqual([
+      "orchestratorStarted",
+      "eventRaised",
+    ]);
+    expect(item.newEvents.map((e) => e.eventType.case)).toEqual(["taskCompleted"]);
+  });
+
+  it("does not run the episode of an instance this process queued an event for", async () => {
+    const { a, task, fused } = await taskOnA("raised-here");
+    await a.addNewOrchestrationEvent("raised-here", eventRaisedEvent(Date.now(), "First"));
+    const { runs, run } = recording();
+    await expect(fused(task, result(), run)).resolves.toBe(false);
+    expect(runs).toEqual([]);
+    const item = await lockOne(a);
+    expect(item.newEvents.map((e) => e.eventType.case)).toEqual(["eventRaised", "taskCompleted"]);
   });
 });

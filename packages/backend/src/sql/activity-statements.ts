@@ -123,13 +123,16 @@ export function peekInstanceStatement(
 
 // The lease of an episode run without one, taken inside its commit: only while the instance is
 // unleased, RUNNING the task's execution, its history has exactly `historyLength` rows (history
-// is append-only within an execution), and the task is still leased by the caller. No expiry is
-// set: the same transaction releases it.
+// is append-only within an execution), no other event is waiting (those go first, through the
+// inbox), and the task is still leased by the caller. No expiry is set: the same transaction
+// releases it.
 const leaseIfUnchanged = `UPDATE Instances SET LockedBy = CAST(? AS TEXT)
   WHERE InstanceID = CAST(? AS TEXT) AND ExecutionID = CAST(? AS TEXT) AND RuntimeStatus = 'RUNNING'
     AND LockedBy IS NULL
     AND NOT EXISTS (SELECT 1 FROM History
       WHERE InstanceID = CAST(? AS TEXT) AND SequenceNumber >= CAST(? AS INTEGER))
+    AND NOT EXISTS (SELECT 1 FROM Inbox
+      WHERE InstanceID = CAST(? AS TEXT) AND VisibleTime <= CAST(? AS INTEGER))
     AND EXISTS (SELECT 1 FROM ActivityTasks
       WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT))`;
 
@@ -161,6 +164,8 @@ export function completeActivityWithEpisodeStatements(
         executionId,
         instanceId,
         historyLength,
+        instanceId,
+        nowMs,
         sequenceNumber,
         lockToken,
       ],

@@ -2,15 +2,26 @@ import type { HistoryEvent } from "@durabletask/api/proto";
 import type { SqlValue } from "./driver.js";
 import { decodeEvent, encodeEvent } from "./rows.js";
 
-/** Histories shorter than this are read whole: cheap, and they keep the lock step's list short. */
+/**
+ * Lock steps read histories shorter than this whole (cheap, and it keeps their list of known
+ * instances short); the cache keeps them only for {@link HistoryCache.take}.
+ */
 export const minCachedHistoryEvents = 64;
 
 /** What the cache knows of one instance's history. */
 interface Known {
   /** Owned by the cache while it is here; handed to one work item at a time, then extended. */
   readonly events: HistoryEvent[];
-  /** The stored bytes of the last event, to recognize the same history in the database. */
-  readonly lastPayload: Uint8Array;
+  /**
+   * The stored bytes of the last event, to recognize the same history in the database; encoded
+   * when a lock step first compares them.
+   */
+  lastPayload: Uint8Array | undefined;
+  /**
+   * The commit that stored it left the instance RUNNING and this process has queued no event
+   * for it since: {@link HistoryCache.take} may hand it out.
+   */
+  takeable: boolean;
 }
 
 /** History rows of one instance as the lock step read them: `SequenceNumber`, `EventPayload`. */
@@ -31,6 +42,21 @@ export interface HistoryPlan {
    * or is gone: then the caller reads the history whole.
    */
   resolve(instanceId: string, rows: HistoryRows | undefined): HistoryEvent[] | undefined;
+}
+
+function lastPayloadOf(entry: Known): Uint8Array {
+  entry.lastPayload ??= encodeEvent(entry.events[entry.events.length - 1] as HistoryEvent);
+  return entry.lastPayload;
+}
+
+/** The execution id of a history (from its `executionStarted` event), if it has one. */
+function executionIdOf(events: readonly HistoryEvent[]): string | undefined {
+  for (const event of events) {
+    if (event.eventType.case === "executionStarted") {
+      return event.eventType.value.orchestrationInstance?.executionId;
+    }
+  }
+  return undefined;
 }
 
 function sameBytes(a: Uint8Array, b: SqlValue | undefined): boolean {
@@ -69,14 +95,30 @@ export class HistoryCache {
   /** The plan of a lock step that may lease any instance. */
   plan(): HistoryPlan {
     const known: [string, number][] = [];
-    for (const [id, entry] of this.#known) known.push([id, entry.events.length]);
+    for (const [id, entry] of this.#known) {
+      if (entry.events.length >= minCachedHistoryEvents) known.push([id, entry.events.length]);
+    }
     return this.#planOf(known);
   }
 
   /** The plan of a lock step that may lease only `instanceId`. */
   planFor(instanceId: string): HistoryPlan {
+    const length = this.#known.get(instanceId)?.events.length ?? 0;
+    return this.#planOf(length >= minCachedHistoryEvents ? [[instanceId, length]] : []);
+  }
+
+  /**
+   * The cached history of `instanceId` if it is of execution `executionId`, handed out whole
+   * (as {@link lend}) to a caller that will commit only under a condition that the database
+   * still holds exactly this history; `undefined` when nothing is cached for that execution.
+   */
+  take(instanceId: string, executionId: string): HistoryEvent[] | undefined {
     const entry = this.#known.get(instanceId);
-    return this.#planOf(entry === undefined ? [] : [[instanceId, entry.events.length]]);
+    if (entry === undefined || !entry.takeable || executionIdOf(entry.events) !== executionId) {
+      return undefined;
+    }
+    this.#known.delete(instanceId);
+    return this.lend(entry.events);
   }
 
   /** Marks `history` as handed out whole to one work item (so its commit may extend it). */
@@ -86,18 +128,28 @@ export class HistoryCache {
   }
 
   /**
+   * This process queued an event for `instanceId`: its next episode should find it through the
+   * inbox, so {@link take} no longer hands out its history (lock steps still use it).
+   */
+  eventQueued(instanceId: string): void {
+    const entry = this.#known.get(instanceId);
+    if (entry !== undefined) entry.takeable = false;
+  }
+
+  /**
    * Remembers what the database holds after a commit of `history` (a work item's) plus
-   * `appended`: extends the array in place when this cache lent it and nobody changed it since,
-   * else a copy.
+   * `appended`, `running` when the commit left the instance RUNNING: extends the array in place
+   * when this cache lent it and nobody changed it since, else a copy.
    */
   extend(
     instanceId: string,
     history: readonly HistoryEvent[],
     appended: readonly HistoryEvent[],
+    running = false,
   ): void {
     this.#known.delete(instanceId);
     const total = history.length + appended.length;
-    if (this.#max === 0 || total < minCachedHistoryEvents) return;
+    if (this.#max === 0 || total === 0) return;
     let events: HistoryEvent[];
     if (this.#lent.get(history) === history.length) {
       this.#lent.delete(history);
@@ -106,7 +158,7 @@ export class HistoryCache {
     } else {
       events = history.concat(appended);
     }
-    this.#remember(instanceId, events, encodeEvent(events[total - 1] as HistoryEvent));
+    this.#remember(instanceId, events, running);
   }
 
   /**
@@ -149,7 +201,7 @@ export class HistoryCache {
       entry === undefined ||
       entry.events.length !== askedFrom ||
       rows?.sequences[0] !== last ||
-      !sameBytes(entry.lastPayload, payloads[0])
+      !sameBytes(lastPayloadOf(entry), payloads[0])
     ) {
       return undefined;
     }
@@ -158,8 +210,8 @@ export class HistoryCache {
     return this.lend(history);
   }
 
-  #remember(instanceId: string, events: HistoryEvent[], lastPayload: Uint8Array): void {
-    this.#known.set(instanceId, { events, lastPayload });
+  #remember(instanceId: string, events: HistoryEvent[], takeable: boolean): void {
+    this.#known.set(instanceId, { events, lastPayload: undefined, takeable });
     if (this.#known.size > this.#max) {
       this.#known.delete(this.#known.keys().next().value as string);
     }

@@ -30,10 +30,12 @@ export interface SqlBackendOptions {
   readonly groupCommit?: boolean | undefined;
   /**
    * How many instances' histories to keep in memory between episodes; default 128, 0 turns it
-   * off. Only histories of at least 64 events are kept. The lock step of a cached instance reads
-   * only the history rows past what is kept, after checking that the last kept row is still the
-   * same in the database (so other processes sharing the database, purges and continue-as-new are
-   * safe); the least recently committed instance is dropped first.
+   * off. The lock step of a cached instance with at least 64 events reads only the history rows
+   * past what is kept, after checking that the last kept row is still the same in the database
+   * (so other processes sharing the database, purges and continue-as-new are safe); shorter ones
+   * it reads whole. An activity result's episode starts from the kept history without a read,
+   * and its commit applies only if the database still holds exactly that history. The least
+   * recently committed instance is dropped first.
    */
   readonly historyCacheSize?: number | undefined;
 }

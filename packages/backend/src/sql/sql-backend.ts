@@ -210,6 +210,7 @@ class SqlBackend implements Backend {
     assertInstanceId(instanceId);
     assertEvent(event, "event");
     const now = this.#o.now();
+    this.#histories.eventQueued(instanceId);
     const results = await this.#batch(
       "addNewOrchestrationEvent",
       addEventStatements(instanceId, event, now),
@@ -406,15 +407,19 @@ class SqlBackend implements Backend {
       await this.completeActivityWorkItem(item, result);
       return false;
     };
+    // Leased here (an episode runs or waits): its result goes through the inbox.
+    if (this.#leased.holds(instanceId, this.#o.now())) return alone();
     // A failed read only costs the shortcut: the result is then delivered alone, and the
     // activity is not run again for it.
-    const episode = await this.#peekEpisode(item, result).catch((error: unknown) => {
-      this.#o.logger.debug("could not read the instance for an episode of its result", {
-        instanceId,
-        error,
-      });
-      return undefined;
-    });
+    const episode =
+      this.#cachedEpisode(item, result) ??
+      (await this.#peekEpisode(item, result).catch((error: unknown) => {
+        this.#o.logger.debug("could not read the instance for an episode of its result", {
+          instanceId,
+          error,
+        });
+        return undefined;
+      }));
     if (episode === undefined) return alone();
     let commit: OrchestrationCommit | undefined;
     try {
@@ -463,10 +468,21 @@ class SqlBackend implements Backend {
   }
 
   /**
+   * The work item of an episode of `result` alone, without a lease, from the history this
+   * process last committed for the task's execution, read from nothing: the commit's condition
+   * (unleased, RUNNING that execution, no row past that history, no other event waiting) finds
+   * out whether the database still holds it. `undefined` when that history is not cached.
+   */
+  #cachedEpisode(item: ActivityWorkItem, result: HistoryEvent): OrchestrationWorkItem | undefined {
+    const history = this.#histories.take(item.instanceId, item.executionId);
+    return history === undefined ? undefined : this.#unleasedEpisode(item, history, result);
+  }
+
+  /**
    * The work item of an episode of `result` alone, without a lease, or `undefined` when the
-   * instance cannot take one now: it is leased, not RUNNING the task's execution, or other events
-   * are waiting (they go first, through the inbox). Its history comes from the cache when the
-   * cached prefix is still stored (then only the rows past it are read).
+   * instance cannot take one now: it is not RUNNING the task's execution, it is leased, or other
+   * events are waiting (they go first, through the inbox). Its history comes from the cache when
+   * the cached prefix is still stored (then only the rows past it are read).
    */
   async #peekEpisode(
     item: ActivityWorkItem,
@@ -474,8 +490,6 @@ class SqlBackend implements Backend {
   ): Promise<OrchestrationWorkItem | undefined> {
     const { instanceId } = item;
     const now = this.#o.now();
-    // Leased here (an episode runs or waits): no need to ask the database.
-    if (this.#leased.holds(instanceId, now)) return undefined;
     const plan = this.#histories.planFor(instanceId);
     const known = plan.known[0]?.[1];
     const from = known === undefined ? 0 : known - 1;
@@ -490,11 +504,18 @@ class SqlBackend implements Backend {
       sequences: rows.map((row) => Number(row[0])),
       payloads: rows.map((row) => row[1] ?? null),
     });
-    if (history === undefined) return undefined;
+    return history === undefined ? undefined : this.#unleasedEpisode(item, history, result);
+  }
+
+  #unleasedEpisode(
+    item: ActivityWorkItem,
+    history: HistoryEvent[],
+    result: HistoryEvent,
+  ): OrchestrationWorkItem {
     return {
-      instanceId,
+      instanceId: item.instanceId,
       lockToken: this.#token(),
-      lockExpiresAtMs: now + this.#o.orchestrationLockTimeoutMs,
+      lockExpiresAtMs: this.#o.now() + this.#o.orchestrationLockTimeoutMs,
       history,
       newEvents: [result],
       retryCount: 0,
@@ -655,8 +676,10 @@ class SqlBackend implements Backend {
     if (handed < commit.activities.length) this.#activityHandOffs.leftInStorage();
     if (commit.instance.completedAtMs === undefined) {
       const base = commit.resetHistory ? [] : item.history;
-      this.#histories.extend(item.instanceId, base, commit.appendHistory);
+      const running = commit.instance.runtimeStatus === "RUNNING";
+      this.#histories.extend(item.instanceId, base, commit.appendHistory, running);
     }
+    for (const message of commit.messages) this.#histories.eventQueued(message.targetInstanceId);
     outcome.announce(this.#listeners, item.instanceId, commit, children, nowMs);
   }
 
