@@ -18,8 +18,8 @@ interface Queued<T> {
  * its own. The leases are real: every write of the work is lease-guarded as usual, and a lease
  * that runs out while queued is simply not handed out (whoever locks it next does the work).
  *
- * Only as much is handed off as the dispatcher left unfilled when storage last had less than
- * it asked for (it is waiting for exactly that much work), so another process is never kept from
+ * Only as much is handed off as the dispatcher left unfilled when it last found nothing in
+ * storage (it is waiting for exactly that much work), so another process is never kept from
  * work this one would not start at once, and a backlog in storage is taken by batched lock
  * steps. Queued items do not keep the dispatcher from storage for long: once `storageLookMs`
  * have passed since its last look, the call after the next one looks there too (the next one is
@@ -120,16 +120,14 @@ export class HandOffs<T extends Leased> {
   }
 
   /**
-   * A lock call for `maxCount` got `handed` queued items and `locked` from storage. Storage
-   * filling every slot asked of it may hold more (a backlog: the dispatcher comes straight
-   * back), so no slot is idle; fewer means storage had nothing more, and the dispatcher waits
-   * with the rest of its slots idle.
+   * A lock call for `maxCount` got `handed` queued items and `locked` from storage: the
+   * dispatcher is idle for the rest only if storage had nothing.
    */
   observeStorage(maxCount: number, handed: number, locked: number, nowMs: number): void {
     this.#lastStorageLookMs = nowMs;
     this.#lookDue = false;
-    const unfilled = maxCount - handed - locked;
-    this.#idle = unfilled <= 0 ? 0 : Math.max(0, unfilled - this.#queue.length - this.#reserved);
+    this.#idle =
+      locked > 0 ? 0 : Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
   }
 
   /** Empties the queue (the backend stops): the caller gives the items back. */
