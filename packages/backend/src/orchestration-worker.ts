@@ -207,10 +207,9 @@ export function createResultDelivery(options: ResultDeliveryOptions): DeliverRes
   const { backend, executor, logger, tryRunInSlot, onEpisodeCommitted, running, activities } =
     options;
   const now = options.now ?? Date.now;
+  const alone: DeliverResult = (item, result) => backend.completeActivityWorkItem(item, result);
   const completeWithEpisode = backend.completeActivityWithEpisode;
-  if (completeWithEpisode === undefined) {
-    return (item, result) => backend.completeActivityWorkItem(item, result);
-  }
+  if (completeWithEpisode === undefined) return alone;
   const fused = async (item: ActivityWorkItem, result: HistoryEvent, signal: AbortSignal) => {
     let episode: RanEpisode | undefined;
     let startedAt = 0;
@@ -237,11 +236,11 @@ export function createResultDelivery(options: ResultDeliveryOptions): DeliverRes
     // An episode of the instance runs here already, or more of its results are on their way
     // (a fan-out): the result waits for the next episode, which takes them all at once.
     if (running.has(item.instanceId) || activities.count(item.instanceId) > 1) {
-      return backend.completeActivityWorkItem(item, result);
+      return alone(item, result, signal);
     }
     return (
       tryRunInSlot(() => running.run(item.instanceId, () => fused(item, result, signal))) ??
-      backend.completeActivityWorkItem(item, result)
+      alone(item, result, signal)
     );
   };
 }

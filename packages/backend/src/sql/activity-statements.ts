@@ -93,18 +93,20 @@ export function completeActivityStatements(
   ];
 }
 
-// Whether an instance can take an episode of an activity result alone now: unleased, RUNNING
-// the task's execution, and no other event waiting (those go first, through the inbox).
-const canTakeResult = `EXISTS (SELECT 1 FROM Instances AS I
-    WHERE I.InstanceID = CAST(? AS TEXT) AND I.ExecutionID = CAST(? AS TEXT)
-      AND I.RuntimeStatus = 'RUNNING' AND I.LockedBy IS NULL
-      AND NOT EXISTS (SELECT 1 FROM Inbox AS E
-        WHERE E.InstanceID = I.InstanceID AND E.VisibleTime <= CAST(? AS INTEGER)))`;
+// `Instances` rows that can take an episode of an activity result alone now (parameters:
+// instance id, execution id, now): unleased, RUNNING the task's execution, and no other event
+// waiting (those go first, through the inbox). Both the read before such an episode and the
+// lease its commit takes ask this.
+const takesResult = `Instances.InstanceID = CAST(? AS TEXT) AND Instances.ExecutionID = CAST(? AS TEXT)
+  AND Instances.RuntimeStatus = 'RUNNING' AND Instances.LockedBy IS NULL
+  AND NOT EXISTS (SELECT 1 FROM Inbox AS E
+    WHERE E.InstanceID = Instances.InstanceID AND E.VisibleTime <= CAST(? AS INTEGER))`;
 
 // Rows only when the instance can take the episode (its history is never empty then), so a
 // declined attempt reads no history.
 const historyIfFree = `SELECT SequenceNumber, EventPayload FROM History
-  WHERE InstanceID = CAST(? AS TEXT) AND SequenceNumber >= CAST(? AS INTEGER) AND ${canTakeResult}
+  WHERE InstanceID = CAST(? AS TEXT) AND SequenceNumber >= CAST(? AS INTEGER)
+    AND EXISTS (SELECT 1 FROM Instances WHERE ${takesResult})
   ORDER BY SequenceNumber`;
 
 /**
@@ -121,18 +123,14 @@ export function peekInstanceStatement(
   return { sql: historyIfFree, args: [instanceId, fromSequence, instanceId, executionId, nowMs] };
 }
 
-// The lease of an episode run without one, taken inside its commit: only while the instance is
-// unleased, RUNNING the task's execution, its history has exactly `historyLength` rows (history
-// is append-only within an execution), no other event is waiting (those go first, through the
-// inbox), and the task is still leased by the caller. No expiry is set: the same transaction
-// releases it.
+// The lease of an episode run without one, taken inside its commit: only while the instance can
+// take it (as above), its history has exactly `historyLength` rows (history is append-only
+// within an execution), and the task is still leased by the caller. No expiry is set: the same
+// transaction releases it.
 const leaseIfUnchanged = `UPDATE Instances SET LockedBy = CAST(? AS TEXT)
-  WHERE InstanceID = CAST(? AS TEXT) AND ExecutionID = CAST(? AS TEXT) AND RuntimeStatus = 'RUNNING'
-    AND LockedBy IS NULL
+  WHERE ${takesResult}
     AND NOT EXISTS (SELECT 1 FROM History
-      WHERE InstanceID = CAST(? AS TEXT) AND SequenceNumber >= CAST(? AS INTEGER))
-    AND NOT EXISTS (SELECT 1 FROM Inbox
-      WHERE InstanceID = CAST(? AS TEXT) AND VisibleTime <= CAST(? AS INTEGER))
+      WHERE History.InstanceID = Instances.InstanceID AND SequenceNumber >= CAST(? AS INTEGER))
     AND EXISTS (SELECT 1 FROM ActivityTasks
       WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT))`;
 
@@ -162,10 +160,8 @@ export function completeActivityWithEpisodeStatements(
         episodeToken,
         instanceId,
         executionId,
-        instanceId,
-        historyLength,
-        instanceId,
         nowMs,
+        historyLength,
         sequenceNumber,
         lockToken,
       ],
