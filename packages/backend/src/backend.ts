@@ -49,7 +49,10 @@ export interface OrchestrationWorkItem {
 
 /** An activity task locked for execution. */
 export interface ActivityWorkItem {
-  /** The task's queue position, unique per backend. */
+  /**
+   * The task's queue position, unique among the backend's tasks; a number may be used again once
+   * its task is gone (leases are told apart by `lockToken`).
+   */
   readonly sequenceNumber: number;
   readonly instanceId: string;
   /** The execution of the orchestration that scheduled it. */

@@ -66,7 +66,19 @@ describe("commitStatements", () => {
       expect(s.sql).toMatch(/LockedBy = CAST\(\? AS TEXT\)/);
       expect(s.args).toContain("token");
     }
-    expect(statements.at(-2)?.sql).toMatch(/^UPDATE Instances SET LockedBy = NULL/);
+    // The release is the instance row's last update.
+    expect(statements.at(-2)?.sql).toMatch(/^UPDATE Instances SET .*LockedBy = NULL/s);
+  });
+
+  it("assigns the indexed columns only when one of them changes", () => {
+    const c = commit(1);
+    const statements = commitStatements(item, c, childrenOf(c), now);
+    const assigning = statements.filter((s) =>
+      /^UPDATE Instances SET [^W]*\b(RuntimeStatus|CreatedTime) = /s.test(s.sql),
+    );
+    expect(assigning).toHaveLength(1);
+    expect(assigning[0]?.sql).toMatch(/RuntimeStatus IS NOT \? OR CreatedTime IS NOT \?/);
+    expect(statements.at(-2)?.sql).not.toMatch(/RuntimeStatus|CreatedTime/);
   });
 
   it("bounds every multi-row statement at 500 rows", () => {

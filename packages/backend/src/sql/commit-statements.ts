@@ -3,11 +3,7 @@ import type { OrchestrationCommit, OrchestrationWorkItem } from "../backend.js";
 import { handOffActivitiesStatement } from "./activity-statements.js";
 import { deleteInstancesWhere, terminalStatusList } from "./delete-instances.js";
 import type { SqlStatement, SqlValue } from "./driver.js";
-import {
-  leaseHeld,
-  nextVisibleStatement,
-  releaseLeaseStatement,
-} from "./orchestration-statements.js";
+import { leaseHeld, nextVisibleStatement } from "./orchestration-statements.js";
 import { encodeEvent, encodeFailure, eventKind } from "./rows.js";
 import {
   instanceColumns,
@@ -68,25 +64,40 @@ function historyStatements(e: Episode, base: number, commit: OrchestrationCommit
   return out;
 }
 
-// Undefined input, parent and custom status (bound as NULL) keep the stored values.
-const updateInstance = `UPDATE Instances SET RuntimeStatus = ?, ExecutionID = ?, Name = ?, Version = ?,
+// SQLite rewrites an index entry whenever its column is assigned, even to the value it holds,
+// so the indexed columns (RuntimeStatus, CreatedTime) are assigned by a statement that matches
+// only when one of them changes (with ExecutionID: a new execution changes it and CreatedTime).
+// Most episodes change neither, and each index rewritten is a page more in the commit.
+const updateKeys = `UPDATE Instances SET RuntimeStatus = ?, CreatedTime = ?, ExecutionID = ?
+  WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT)
+    AND (RuntimeStatus IS NOT ? OR CreatedTime IS NOT ? OR ExecutionID IS NOT ?)`;
+
+function updateKeysStatement(e: Episode, commit: OrchestrationCommit): SqlStatement {
+  const { runtimeStatus: status, createdAtMs: created, executionId: execution } = commit.instance;
+  return {
+    sql: updateKeys,
+    args: [status, created, execution, e.id, e.token, status, created, execution],
+  };
+}
+
+// The rest of the instance row, and the lease released with it (the last write of a commit:
+// 0 changes means the lease was lost, and then nothing before it applied either). Undefined
+// input, parent and custom status (bound as NULL) keep the stored values.
+const updateAndRelease = `UPDATE Instances SET Name = ?, Version = ?,
     Input = COALESCE(?, Input), ParentInstanceID = COALESCE(?, ParentInstanceID),
-    CreatedTime = ?, LastUpdatedTime = ?, CompletedTime = ?, Output = ?, FailureDetails = ?,
-    CustomStatus = COALESCE(?, CustomStatus)
+    LastUpdatedTime = ?, CompletedTime = ?, Output = ?, FailureDetails = ?,
+    CustomStatus = COALESCE(?, CustomStatus), LockedBy = NULL, LockExpiration = NULL
   WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT)`;
 
-function updateInstanceStatement(e: Episode, commit: OrchestrationCommit): SqlStatement {
+function updateAndReleaseStatement(e: Episode, commit: OrchestrationCommit): SqlStatement {
   const u = commit.instance;
   return {
-    sql: updateInstance,
+    sql: updateAndRelease,
     args: [
-      u.runtimeStatus,
-      u.executionId,
       u.name,
       u.version ?? null,
       u.input ?? null,
       u.parentInstanceId ?? null,
-      u.createdAtMs,
       u.lastUpdatedAtMs,
       u.completedAtMs ?? null,
       u.output ?? null,
@@ -228,8 +239,8 @@ function handOffStatements(e: Episode, commit: OrchestrationCommit, handOff?: Ac
 }
 
 /**
- * The one batch that applies an episode: every write is guarded by the lease, the lease is
- * released last but one (its `release` result has 0 changes when the lease was lost, and then
+ * The one batch that applies an episode: every write is guarded by the lease, the instance row's
+ * last update releases it (its `release` result has 0 changes when the lease was lost, and then
  * nothing else was applied), and a final read reports the instance's next visible inbox row.
  * With `handOff`, the activity tasks it schedules are also leased for this process.
  */
@@ -250,7 +261,6 @@ export function commitStatements(
   const base = commit.resetHistory ? 0 : item.history.length;
   return [
     ...role("write", historyStatements(e, base, commit)),
-    ...role("write", [updateInstanceStatement(e, commit)]),
     ...role("write", cancelStatements(e, commit)),
     ...role("write", activityStatements(e, commit)),
     ...role("handOff", handOffStatements(e, commit, handOff)),
@@ -266,7 +276,8 @@ export function commitStatements(
         args: [e.id, e.token, ...e.lease],
       },
     ]),
-    ...role("release", [releaseLeaseStatement(e.id, e.token)]),
+    ...role("write", [updateKeysStatement(e, commit)]),
+    ...role("release", [updateAndReleaseStatement(e, commit)]),
     ...role("nextVisible", [nextVisibleStatement(e.id)]),
   ];
 }

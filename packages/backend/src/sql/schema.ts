@@ -6,7 +6,7 @@ export const schemaVersion = 1;
 /**
  * The task hub schema. Times are INTEGER epoch milliseconds, payloads protobuf BLOBs, runtime
  * statuses the short names (`RUNNING`, `COMPLETED`, …). Only portable types and constructs are
- * used so that a Postgres port can keep the same shape (AUTOINCREMENT → identity column).
+ * used so that a Postgres port can keep the same shape (INTEGER PRIMARY KEY → identity column).
  */
 const tables: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS Meta (
@@ -70,9 +70,13 @@ const tables: readonly string[] = [
   // and code that does not know it works unchanged.
   "CREATE INDEX IF NOT EXISTS IX_Inbox_Starts ON Inbox (InstanceID, VisibleTime) WHERE EventKind = 'executionStarted'",
   // The activity queue. VisibleTime is when a task may next be leased: the enqueue time, the end
-  // of an abandon delay, or while leased the lease's expiry.
+  // of an abandon delay, or while leased the lease's expiry. SequenceNumber is a plain rowid, as
+  // in Inbox: a number may come back once its task is gone, and nothing depends on it not doing
+  // so (every lease carries a token of its own), while AUTOINCREMENT wrote its counter table's
+  // page in every commit that scheduled an activity. Databases created with AUTOINCREMENT keep
+  // it and work the same.
   `CREATE TABLE IF NOT EXISTS ActivityTasks (
-    SequenceNumber INTEGER PRIMARY KEY AUTOINCREMENT,
+    SequenceNumber INTEGER PRIMARY KEY,
     InstanceID TEXT NOT NULL,
     ExecutionID TEXT NOT NULL,
     VisibleTime INTEGER NOT NULL,
