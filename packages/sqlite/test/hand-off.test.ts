@@ -69,6 +69,40 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect(locked.map((t) => t.event.eventId).sort()).toEqual([0, 1, 2]);
   });
 
+  it("hands off a commit's first tasks in order; the rest are free for any process", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(2)).toEqual([]); // two idle activity slots here
+    await createInstance(here, "order");
+    const item = await lockOne(here);
+    const tasks = [0, 1, 2].map((id) => taskScheduledEvent(id, Date.now(), "Step", `"${id}"`));
+    await here.completeOrchestrationWorkItem(
+      item,
+      episode(item, { events: tasks, activities: tasks }),
+    );
+    const [third, ...none] = await there.lockActivityWorkItems(5);
+    expect(none).toEqual([]);
+    expect(third).toMatchObject({ instanceId: "order", retryCount: 0 });
+    expect(third?.event.eventId).toBe(2);
+    const handed = await here.lockActivityWorkItems(2);
+    expect(handed.map((t) => [t.event.eventId, t.retryCount])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    // Each handed-off lease is the stored one: completing under it applies once.
+    for (const task of handed) {
+      await here.completeActivityWorkItem(
+        task,
+        taskCompletedEvent(Date.now(), task.event.eventId, '"r"'),
+      );
+      await expect(
+        here.completeActivityWorkItem(
+          task,
+          taskCompletedEvent(Date.now(), task.event.eventId, '"r"'),
+        ),
+      ).rejects.toMatchObject({ code: "WorkItemLockLost" });
+    }
+  });
+
   it("leases the orchestration an activity result wakes in the result's commit", async () => {
     const { here, there } = await twoProcesses();
     await scheduleActivity(here, "b");

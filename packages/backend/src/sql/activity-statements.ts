@@ -2,7 +2,6 @@ import type { HistoryEvent } from "@durabletask/api/proto";
 import type { ActivityWorkItem } from "../backend.js";
 import { terminalStatusList } from "./delete-instances.js";
 import type { SqlStatement } from "./driver.js";
-import { leaseHeld } from "./orchestration-statements.js";
 import { encodeEvent, eventKind } from "./rows.js";
 
 // A leased task's VisibleTime is its lease expiry, so "visible" also covers expired leases.
@@ -23,34 +22,6 @@ export function lockActivitiesStatement(
   expiresAtMs: number,
 ): SqlStatement {
   return { sql: lockTasks, args: [token, expiresAtMs, nowMs, maxCount] };
-}
-
-// The newest unleased tasks of an instance, while its episode's lease holds: the tasks the
-// episode's commit just scheduled, leased in the same transaction.
-const handOffTasks = `UPDATE ActivityTasks SET LockedBy = ?, VisibleTime = ?, DequeueCount = DequeueCount + 1
-  WHERE SequenceNumber IN (
-    SELECT SequenceNumber FROM ActivityTasks
-    WHERE InstanceID = CAST(? AS TEXT) AND LockedBy IS NULL AND VisibleTime <= ?
-    ORDER BY SequenceNumber DESC LIMIT CAST(? AS INTEGER))
-    AND ${leaseHeld}
-  RETURNING SequenceNumber, InstanceID, ExecutionID, DequeueCount, EventPayload`;
-
-/**
- * Leases up to `maxCount` of the newest visible unleased tasks of `instanceId` under `token`,
- * if `leaseToken` still holds the instance (rows as {@link lockActivitiesStatement}'s).
- */
-export function handOffActivitiesStatement(
-  instanceId: string,
-  leaseToken: string,
-  token: string,
-  maxCount: number,
-  nowMs: number,
-  expiresAtMs: number,
-): SqlStatement {
-  return {
-    sql: handOffTasks,
-    args: [token, expiresAtMs, instanceId, nowMs, maxCount, instanceId, leaseToken],
-  };
 }
 
 // Delivered only while the task is still leased by the caller and its execution is the

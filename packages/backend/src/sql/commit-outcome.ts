@@ -51,10 +51,13 @@ export class CommitOutcome {
     for (const id of created) listeners.instanceChanged(id, "PENDING");
   }
 
-  /** The result of the statement with `role` (the first, if several). */
-  resultOf(role: CommitRole): SqlResult | undefined {
-    const i = this.#statements.findIndex((s) => s.role === role);
-    return i < 0 ? undefined : this.#results[i];
+  /** The rows returned by the statements with `role`, in statement order. */
+  rowsOf(role: CommitRole): (readonly SqlValue[])[] {
+    const rows: (readonly SqlValue[])[] = [];
+    for (const [i, s] of this.#statements.entries()) {
+      if (s.role === role) rows.push(...(this.#results[i]?.rows ?? []));
+    }
+    return rows;
   }
 
   #changes(role: CommitRole): number {

@@ -1,6 +1,5 @@
 import { isTerminalStatus } from "@durabletask/api";
 import type { OrchestrationCommit, OrchestrationWorkItem } from "../backend.js";
-import { handOffActivitiesStatement } from "./activity-statements.js";
 import { deleteInstancesWhere, terminalStatusList } from "./delete-instances.js";
 import type { SqlStatement, SqlValue } from "./driver.js";
 import { leaseHeld, nextVisibleStatement } from "./orchestration-statements.js";
@@ -128,12 +127,42 @@ function cancelStatements(e: Episode, commit: OrchestrationCommit): SqlStatement
   ];
 }
 
-function activityStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
+// Tasks handed off to this process are inserted already leased (VisibleTime is then the lease's
+// expiry, as for a task a lock step leased), so no second statement rewrites them and their
+// index entries; RETURNING gives the rows a lock step returns.
+function activityStatements(
+  e: Episode,
+  commit: OrchestrationCommit,
+  handOff?: ActivityHandOff,
+): CommitStatement[] {
   const rows = commit.activities.map((event) => [encodeEvent(event)]);
+  const leased = Math.min(Math.max(handOff?.count ?? 0, 0), rows.length);
   const insert = (values: string) =>
     `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, EventPayload)
      SELECT ?, ?, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
-  return valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease);
+  const insertLeased = (values: string) =>
+    `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, DequeueCount, LockedBy, EventPayload)
+     SELECT ?, ?, ?, 1, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}
+     RETURNING SequenceNumber, InstanceID, ExecutionID, DequeueCount, EventPayload`;
+  if (handOff === undefined || leased === 0) {
+    return role("write", valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease));
+  }
+  const { token, expiresAtMs } = handOff;
+  return [
+    ...role(
+      "handOff",
+      valuesStatements(
+        rows.slice(0, leased),
+        insertLeased,
+        [e.id, e.executionId, expiresAtMs, token],
+        e.lease,
+      ),
+    ),
+    ...role(
+      "write",
+      valuesStatements(rows.slice(leased), insert, [e.id, e.executionId, e.nowMs], e.lease),
+    ),
+  ];
 }
 
 function timerStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
@@ -225,17 +254,14 @@ function queueConflicts(
   return valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease);
 }
 
-/** Activity tasks of a commit to lease at once for this process: up to `count`, under `token`. */
+/**
+ * Activity tasks of a commit to lease at once for this process: its first `count` tasks, under
+ * `token` until `expiresAtMs`.
+ */
 export interface ActivityHandOff {
   readonly token: string;
   readonly count: number;
   readonly expiresAtMs: number;
-}
-
-function handOffStatements(e: Episode, commit: OrchestrationCommit, handOff?: ActivityHandOff) {
-  if (handOff === undefined || handOff.count <= 0 || commit.activities.length === 0) return [];
-  const { token, count, expiresAtMs } = handOff;
-  return [handOffActivitiesStatement(e.id, e.token, token, count, e.nowMs, expiresAtMs)];
 }
 
 /**
@@ -262,8 +288,7 @@ export function commitStatements(
   return [
     ...role("write", historyStatements(e, base, commit)),
     ...role("write", cancelStatements(e, commit)),
-    ...role("write", activityStatements(e, commit)),
-    ...role("handOff", handOffStatements(e, commit, handOff)),
+    ...activityStatements(e, commit, handOff),
     ...role("write", timerStatements(e, commit)),
     ...role("write", replaceTerminalChildren(e, children)),
     ...role("write", createChildren(e, children)),

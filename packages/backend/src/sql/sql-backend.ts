@@ -368,7 +368,7 @@ class SqlBackend implements Backend {
       for (const item of handed.items) void this.#giveBackActivity(item);
       throw err;
     }
-    const locked = activityItems(result, token, expiresAt);
+    const locked = activityItems(result?.rows ?? [], token, expiresAt);
     handOffs.observeStorage(maxCount, handed.items.length, locked.length, now);
     return [...handed.items, ...locked];
   }
@@ -669,7 +669,7 @@ class SqlBackend implements Backend {
   ): void {
     let handed = 0;
     if (handOff !== undefined) {
-      const tasks = activityItems(outcome.resultOf("handOff"), handOff.token, handOff.expiresAtMs);
+      const tasks = activityItems(outcome.rowsOf("handOff"), handOff.token, handOff.expiresAtMs);
       this.#activityHandOffs.add(tasks, handOff.count, nowMs);
       handed = tasks.length;
     }

@@ -97,13 +97,13 @@ export function orchestrationItems(
   return { items, needsHistory };
 }
 
-/** The work items of one activity lock statement, oldest task first. */
+/** The work items of activity lock rows, oldest task first. */
 export function activityItems(
-  result: SqlResult | undefined,
+  rows: readonly (readonly SqlValue[])[],
   lockToken: string,
   lockExpiresAtMs: number,
 ): ActivityWorkItem[] {
-  return (result?.rows ?? [])
+  return rows
     .map((row) => ({
       sequenceNumber: int(row[0], "SequenceNumber"),
       instanceId: text(row[1], "InstanceID"),
