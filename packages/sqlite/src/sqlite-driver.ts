@@ -27,6 +27,8 @@ export interface SqliteDriverOptions {
   readonly busyTimeoutMs: number;
   /** SQLite's page cache in KiB; default {@link defaultPageCacheKiB}. */
   readonly pageCacheKiB?: number | undefined;
+  /** WAL size in pages that makes a commit checkpoint; default {@link defaultWalAutocheckpointPages}. */
+  readonly walAutocheckpointPages?: number | undefined;
 }
 
 /**
@@ -34,6 +36,16 @@ export interface SqliteDriverOptions {
  * which stays resident once a database is that large and did not make the engine faster.
  */
 export const defaultPageCacheKiB = 2048;
+
+/**
+ * The default WAL size, in pages, at which a commit copies the WAL back into the database
+ * (`wal_autocheckpoint`): 4,000 pages (16 MiB at 4 KiB pages), where SQLite's default is 1,000.
+ * A checkpoint copies each page once however often the WAL holds it, and an engine's commits
+ * rewrite the same few pages (instance rows, index leaves) many times, so fewer, larger
+ * checkpoints copy far fewer pages in all: W1 ran 5–10% faster. Each one stalls its commit
+ * longer (about 14 ms instead of 5 ms in W1-seq, a quarter as often).
+ */
+export const defaultWalAutocheckpointPages = 4000;
 
 // Chunked multi-row statements come in many sizes; keep the most recently used ones.
 const maxCachedStatements = 1000;
@@ -64,12 +76,14 @@ class SqliteDriver implements SqlDriver {
   }
 
   #open(): { deferred: Batch; immediate: Batch } {
-    const { path, synchronous, busyTimeoutMs, pageCacheKiB } = this.#options;
+    const { path, synchronous, busyTimeoutMs, pageCacheKiB, walAutocheckpointPages } =
+      this.#options;
     const db = new Database(path, { timeout: busyTimeoutMs }) as unknown as Connection;
     try {
       if (path !== ":memory:") db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${synchronous}`);
       db.pragma(`cache_size = ${-(pageCacheKiB ?? defaultPageCacheKiB)}`);
+      db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages ?? defaultWalAutocheckpointPages}`);
     } catch (err) {
       db.close();
       throw err;
@@ -110,7 +124,8 @@ class SqliteDriver implements SqlDriver {
 
 /**
  * A {@link SqlDriver} over one better-sqlite3 connection, opened on first use: WAL for files,
- * `busy_timeout`, `synchronous`, the page cache's size, prepared statements cached by SQL text, each batch one
+ * `busy_timeout`, `synchronous`, the page cache's size, the WAL's checkpoint size, prepared
+ * statements cached by SQL text, each batch one
  * transaction (`BEGIN IMMEDIATE` for writes).
  */
 export function createSqliteDriver(options: SqliteDriverOptions): SqlDriver {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -41,6 +41,9 @@ describe("createSqliteBackend", () => {
       [{ pageCacheKiB: -1 }, "pageCacheKiB"],
       [{ pageCacheKiB: "8MB" }, "pageCacheKiB"],
       [{ pageCacheKiB: 2 ** 21 }, "pageCacheKiB"],
+      [{ walAutocheckpointPages: -1 }, "walAutocheckpointPages"],
+      [{ walAutocheckpointPages: 1.5 }, "walAutocheckpointPages"],
+      [{ walAutocheckpointPages: 2 ** 21 }, "walAutocheckpointPages"],
       [{ orchestrationLockTimeoutMs: 0 }, "orchestrationLockTimeoutMs"],
       [{ activityLockTimeoutMs: Number.NaN }, "activityLockTimeoutMs"],
       [{ workerName: "" }, "workerName"],
@@ -143,6 +146,42 @@ describe("createSqliteDriver", () => {
     };
     expect(await cacheKiB()).toBe(2048);
     expect(await cacheKiB(512)).toBe(512);
+  });
+
+  it("checkpoints the WAL at 4,000 pages unless told otherwise; the WAL stays near that size", async () => {
+    const walFile = async (walAutocheckpointPages?: number) => {
+      const path = newPath();
+      const driver = createSqliteDriver({
+        path,
+        synchronous: "NORMAL",
+        busyTimeoutMs: 100,
+        walAutocheckpointPages,
+      });
+      try {
+        const [setting] = await driver.batch(
+          [{ sql: "PRAGMA wal_autocheckpoint", args: [] }],
+          "read",
+        );
+        await driver.batch([{ sql: "CREATE TABLE T (V BLOB)", args: [] }], "write");
+        // 400 commits of one ~4 KiB row each: at least 400 WAL pages.
+        for (let i = 0; i < 400; i++) {
+          await driver.batch(
+            [{ sql: "INSERT INTO T VALUES (randomblob(4000))", args: [] }],
+            "write",
+          );
+        }
+        return { pages: Number(setting?.rows[0]?.[0]), walBytes: statSync(`${path}-wal`).size };
+      } finally {
+        await driver.close();
+      }
+    };
+    expect((await walFile()).pages).toBe(4000);
+    const small = await walFile(50);
+    expect(small.pages).toBe(50);
+    // Each commit writes about two pages; checkpoints every 50 keep the file near 50 pages.
+    expect(small.walBytes).toBeLessThan(80 * 4120);
+    const off = await walFile(0);
+    expect(off.walBytes).toBeGreaterThan(400 * 4096);
   });
 });
 
