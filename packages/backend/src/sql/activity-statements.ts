@@ -2,6 +2,7 @@ import type { HistoryEvent } from "@durabletask/api/proto";
 import type { ActivityWorkItem } from "../backend.js";
 import { terminalStatusList } from "./delete-instances.js";
 import type { SqlStatement } from "./driver.js";
+import { leaseHeld } from "./orchestration-statements.js";
 import { encodeEvent, eventKind } from "./rows.js";
 
 // A leased task's VisibleTime is its lease expiry, so "visible" also covers expired leases.
@@ -105,25 +106,23 @@ const leaseIfUnchanged = `UPDATE Instances SET LockedBy = CAST(? AS TEXT)
     AND EXISTS (SELECT 1 FROM ActivityTasks
       WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT))`;
 
-// The result goes to the inbox when the episode's lease was not taken.
-const deliverUnlessLeased = `${deliverResult} AND I.LockedBy IS NOT CAST(? AS TEXT)`;
+// The task goes with the episode's commit, only when that commit took the lease.
+const deleteTaskIfLeased = `${deleteTask} AND ${leaseHeld}`;
 
 /**
  * The statements that go before an episode's commit when it consumes an activity's result
  * (its lease `episodeToken`, over a history of `historyLength` events): take the lease if the
- * instance is unchanged; else deliver the result to the inbox as {@link completeActivityStatements}
- * does; delete the task. Results: lease (1 change: the commit applies), delivery (1 change: it
- * does not), delete (0 changes: the task's lease was lost, and nothing was applied).
+ * instance is unchanged and the task still leased by the caller, and delete the task if it was
+ * taken. Results: lease (1 change: the commit applies; 0: nothing of the batch applies, and the
+ * result must be delivered on its own), delete.
  */
 export function completeActivityWithEpisodeStatements(
   item: Pick<ActivityWorkItem, "sequenceNumber" | "lockToken" | "instanceId" | "executionId">,
   episodeToken: string,
   historyLength: number,
-  result: HistoryEvent,
   nowMs: number,
 ): SqlStatement[] {
   const { sequenceNumber, lockToken, instanceId, executionId } = item;
-  const deliver = deliverStatement(sequenceNumber, lockToken, result, nowMs);
   return [
     {
       sql: leaseIfUnchanged,
@@ -137,8 +136,10 @@ export function completeActivityWithEpisodeStatements(
         lockToken,
       ],
     },
-    { sql: deliverUnlessLeased, args: [...deliver.args, episodeToken] },
-    { sql: deleteTask, args: [sequenceNumber, lockToken] },
+    {
+      sql: deleteTaskIfLeased,
+      args: [sequenceNumber, lockToken, instanceId, episodeToken],
+    },
   ];
 }
 

@@ -440,7 +440,6 @@ class SqlBackend implements Backend {
       item,
       episode.lockToken,
       episode.history.length,
-      result,
       now,
     );
     const statements: CommitStatement[] = [
@@ -457,11 +456,11 @@ class SqlBackend implements Backend {
     }
     const outcome = new CommitOutcome(statements, results);
     if (!outcome.released) {
+      // Nothing applied (the instance changed, or the task's lease was lost): the result goes
+      // on its own, which finds out which.
       this.#activityHandOffs.cancel(handOff?.count ?? 0);
       this.#histories.restore(instanceId, episode.history);
-      if (results[2]?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
-      if ((results[1]?.changes ?? 0) > 0) this.#announce(instanceId, now);
-      return false;
+      return alone();
     }
     this.#applied(episode, commit, children, outcome, handOff, now);
     return true;
