@@ -100,7 +100,7 @@ export function peekInstanceStatement(
 // within an execution), and the task is still leased by the caller. No expiry is set: the same
 // transaction releases it.
 const leaseIfUnchanged = `UPDATE Instances SET LockedBy = CAST(? AS TEXT)
-  WHERE ${takesResult}
+  WHERE ${takesResult} AND Instances.CreatedTime = CAST(? AS INTEGER)
     AND NOT EXISTS (SELECT 1 FROM History
       WHERE History.InstanceID = Instances.InstanceID AND SequenceNumber >= CAST(? AS INTEGER))
     AND EXISTS (SELECT 1 FROM ActivityTasks
@@ -112,14 +112,15 @@ const deleteTaskIfLeased = `${deleteTask} AND ${leaseHeld}`;
 /**
  * The statements that go before an episode's commit when it consumes an activity's result
  * (its lease `episodeToken`, over a history of `historyLength` events): take the lease if the
- * instance is unchanged and the task still leased by the caller, and delete the task if it was
- * taken. Results: lease (1 change: the commit applies; 0: nothing of the batch applies, and the
+ * instance is unchanged (and created at `createdAtMs`, the time its commit writes) and the task
+ * still leased by the caller, and delete the task if it was taken. Results: lease (1 change: the commit applies; 0: nothing of the batch applies, and the
  * result must be delivered on its own), delete.
  */
 export function completeActivityWithEpisodeStatements(
   item: Pick<ActivityWorkItem, "sequenceNumber" | "lockToken" | "instanceId" | "executionId">,
   episodeToken: string,
   historyLength: number,
+  createdAtMs: number,
   nowMs: number,
 ): SqlStatement[] {
   const { sequenceNumber, lockToken, instanceId, executionId } = item;
@@ -131,6 +132,7 @@ export function completeActivityWithEpisodeStatements(
         instanceId,
         executionId,
         nowMs,
+        createdAtMs,
         historyLength,
         sequenceNumber,
         lockToken,

@@ -81,6 +81,30 @@ describe("commitStatements", () => {
     expect(statements.at(-2)?.sql).not.toMatch(/RuntimeStatus|CreatedTime/);
   });
 
+  it("leaves out what the caller knows: no claimed rows, index columns already stored", () => {
+    const c = commit(1);
+    const stored = { executionId: "i-x", createdAtMs: now };
+    const sqlOf = (commitAt: OrchestrationCommit) =>
+      commitStatements(item, commitAt, childrenOf(commitAt), now, undefined, {
+        claimedNothing: true,
+        stored,
+      }).map((s) => s.sql);
+    const claimed = (sql: string) =>
+      /^DELETE FROM Inbox WHERE InstanceID = CAST\(\? AS TEXT\) AND LockedBy/.test(sql);
+    const running = sqlOf(c);
+    expect(running.some(claimed)).toBe(false);
+    expect(running.some((sql) => /SET RuntimeStatus/.test(sql))).toBe(false);
+    // A status or execution that changes is written.
+    const completed = sqlOf({ ...c, instance: { ...c.instance, runtimeStatus: "COMPLETED" } });
+    expect(completed.some((sql) => /SET RuntimeStatus/.test(sql))).toBe(true);
+    const next = sqlOf({ ...c, instance: { ...c.instance, executionId: "i-y" } });
+    expect(next.some((sql) => /SET RuntimeStatus/.test(sql))).toBe(true);
+    // Without that knowledge both are written.
+    const plain = commitStatements(item, c, childrenOf(c), now).map((s) => s.sql);
+    expect(plain.some(claimed)).toBe(true);
+    expect(plain.some((sql) => /SET RuntimeStatus/.test(sql))).toBe(true);
+  });
+
   it("bounds every multi-row statement at 500 rows", () => {
     const c = commit(1200);
     const statements = commitStatements(item, c, childrenOf(c), now);

@@ -265,10 +265,41 @@ export interface ActivityHandOff {
 }
 
 /**
+ * What the caller knows of the instance beyond the work item (an episode run without a lease,
+ * whose commit's conditions establish it): its work item claimed no inbox rows; its row holds
+ * RUNNING, `executionId` and `createdAtMs`.
+ */
+export interface KnownInstance {
+  readonly claimedNothing?: boolean;
+  readonly stored?: {
+    readonly executionId: string;
+    readonly createdAtMs: number;
+  };
+}
+
+function keysUnchanged(commit: OrchestrationCommit, known: KnownInstance): boolean {
+  const { runtimeStatus, executionId, createdAtMs } = commit.instance;
+  return (
+    known.stored !== undefined &&
+    runtimeStatus === "RUNNING" &&
+    executionId === known.stored.executionId &&
+    createdAtMs === known.stored.createdAtMs
+  );
+}
+
+function deleteClaimedStatement(e: Episode): SqlStatement {
+  return {
+    sql: `DELETE FROM Inbox WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT) AND ${leaseHeld}`,
+    args: [e.id, e.token, ...e.lease],
+  };
+}
+
+/**
  * The one batch that applies an episode: every write is guarded by the lease, the instance row's
  * last update releases it (its `release` result has 0 changes when the lease was lost, and then
  * nothing else was applied), and a final read reports the instance's next visible inbox row.
- * With `handOff`, the activity tasks it schedules are also leased for this process.
+ * With `handOff`, the activity tasks it schedules are also leased for this process. What `known`
+ * establishes is not written again: no claimed rows to delete, index columns that hold already.
  */
 export function commitStatements(
   item: OrchestrationWorkItem,
@@ -276,6 +307,7 @@ export function commitStatements(
   children: readonly StartedInstance[],
   nowMs: number,
   handOff?: ActivityHandOff,
+  known: KnownInstance = {},
 ): CommitStatement[] {
   const e: Episode = {
     id: item.instanceId,
@@ -295,13 +327,8 @@ export function commitStatements(
     ...role("childStart", queueChildStarts(e, children)),
     ...role("conflict", queueConflicts(e, commit, children)),
     ...role("message", messageStatements(e, commit)),
-    ...role("write", [
-      {
-        sql: `DELETE FROM Inbox WHERE InstanceID = CAST(? AS TEXT) AND LockedBy = CAST(? AS TEXT) AND ${leaseHeld}`,
-        args: [e.id, e.token, ...e.lease],
-      },
-    ]),
-    ...role("write", [updateKeysStatement(e, commit)]),
+    ...role("write", known.claimedNothing ? [] : [deleteClaimedStatement(e)]),
+    ...role("write", keysUnchanged(commit, known) ? [] : [updateKeysStatement(e, commit)]),
     ...role("release", [updateAndReleaseStatement(e, commit)]),
     ...role("nextVisible", [nextVisibleStatement(e.id)]),
   ];

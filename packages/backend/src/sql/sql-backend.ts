@@ -436,15 +436,19 @@ class SqlBackend implements Backend {
     const children = childrenOf(commit);
     const now = this.#o.now();
     const handOff = this.#reserveActivityHandOff(commit, now);
+    const { createdAtMs } = commit.instance;
     const before = completeActivityWithEpisodeStatements(
       item,
       episode.lockToken,
       episode.history.length,
+      createdAtMs,
       now,
     );
+    // The lease's conditions establish what the row holds, and the episode claimed no rows.
+    const known = { claimedNothing: true, stored: { executionId: item.executionId, createdAtMs } };
     const statements: CommitStatement[] = [
       ...before.map((statement) => ({ ...statement, role: "write" as const })),
-      ...commitStatements(episode, commit, children, now, handOff),
+      ...commitStatements(episode, commit, children, now, handOff, known),
     ];
     let results: SqlResult[];
     try {
