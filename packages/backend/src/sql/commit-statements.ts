@@ -47,6 +47,10 @@ function role(r: CommitRole, statements: readonly SqlStatement[]): CommitStateme
   return statements.map((s) => ({ ...s, role: r }));
 }
 
+const insertHistory = (values: string) =>
+  `INSERT INTO History (InstanceID, SequenceNumber, EventPayload)
+   SELECT ?, v.column1, v.column2 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
+
 function historyStatements(e: Episode, base: number, commit: OrchestrationCommit): SqlStatement[] {
   const out: SqlStatement[] = [];
   if (commit.resetHistory) {
@@ -56,10 +60,7 @@ function historyStatements(e: Episode, base: number, commit: OrchestrationCommit
     });
   }
   const rows = commit.appendHistory.map((event, i) => [base + i, encodeEvent(event)]);
-  const insert = (values: string) =>
-    `INSERT INTO History (InstanceID, SequenceNumber, EventPayload)
-     SELECT ?, v.column1, v.column2 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
-  out.push(...valuesStatements(rows, insert, [e.id], e.lease));
+  out.push(...valuesStatements(rows, insertHistory, [e.id], e.lease));
   return out;
 }
 
@@ -127,6 +128,15 @@ function cancelStatements(e: Episode, commit: OrchestrationCommit): SqlStatement
   ];
 }
 
+const insertActivities = (values: string) =>
+  `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, EventPayload)
+   SELECT ?, ?, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
+
+const insertLeasedActivities = (values: string) =>
+  `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, DequeueCount, LockedBy, EventPayload)
+   SELECT ?, ?, ?, 1, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}
+   RETURNING SequenceNumber, InstanceID, ExecutionID, DequeueCount, EventPayload`;
+
 // Tasks handed off to this process are inserted already leased (VisibleTime is then the lease's
 // expiry, as for a task a lock step leased), so no second statement rewrites them and their
 // index entries; RETURNING gives the rows a lock step returns.
@@ -137,15 +147,11 @@ function activityStatements(
 ): CommitStatement[] {
   const rows = commit.activities.map((event) => [encodeEvent(event)]);
   const leased = Math.min(Math.max(handOff?.count ?? 0, 0), rows.length);
-  const insert = (values: string) =>
-    `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, EventPayload)
-     SELECT ?, ?, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
-  const insertLeased = (values: string) =>
-    `INSERT INTO ActivityTasks (InstanceID, ExecutionID, VisibleTime, DequeueCount, LockedBy, EventPayload)
-     SELECT ?, ?, ?, 1, ?, v.column1 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}
-     RETURNING SequenceNumber, InstanceID, ExecutionID, DequeueCount, EventPayload`;
   if (handOff === undefined || leased === 0) {
-    return role("write", valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease));
+    return role(
+      "write",
+      valuesStatements(rows, insertActivities, [e.id, e.executionId, e.nowMs], e.lease),
+    );
   }
   const { token, expiresAtMs } = handOff;
   return [
@@ -153,25 +159,37 @@ function activityStatements(
       "handOff",
       valuesStatements(
         rows.slice(0, leased),
-        insertLeased,
+        insertLeasedActivities,
         [e.id, e.executionId, expiresAtMs, token],
         e.lease,
       ),
     ),
     ...role(
       "write",
-      valuesStatements(rows.slice(leased), insert, [e.id, e.executionId, e.nowMs], e.lease),
+      valuesStatements(
+        rows.slice(leased),
+        insertActivities,
+        [e.id, e.executionId, e.nowMs],
+        e.lease,
+      ),
     ),
   ];
 }
 
+const insertTimers = (values: string) =>
+  `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+   SELECT ?, ?, v.column1, v.column2, v.column3 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
+
 function timerStatements(e: Episode, commit: OrchestrationCommit): SqlStatement[] {
   const rows = commit.timers.map((t) => [eventKind(t.event), t.fireAtMs, encodeEvent(t.event)]);
-  const insert = (values: string) =>
-    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
-     SELECT ?, ?, v.column1, v.column2, v.column3 FROM (VALUES ${values}) AS v WHERE ${leaseHeld}`;
-  return valuesStatements(rows, insert, [e.id, e.executionId], e.lease);
+  return valuesStatements(rows, insertTimers, [e.id, e.executionId], e.lease);
 }
+
+const insertMessages = (values: string) =>
+  `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+   SELECT v.column1, v.column2, v.column3, ?, v.column4
+   FROM (VALUES ${values}) AS v JOIN Instances AS T ON T.InstanceID = v.column1
+   WHERE (v.column2 IS NULL OR T.ExecutionID = v.column2) AND ${leaseHeld}`;
 
 // Dropped unless the target exists and (when scoped) runs that execution. Terminal targets do
 // get messages: the engine forwards a recursive terminate through a completed instance.
@@ -182,12 +200,7 @@ function messageStatements(e: Episode, commit: OrchestrationCommit): SqlStatemen
     eventKind(m.event),
     encodeEvent(m.event),
   ]);
-  const insert = (values: string) =>
-    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
-     SELECT v.column1, v.column2, v.column3, ?, v.column4
-     FROM (VALUES ${values}) AS v JOIN Instances AS T ON T.InstanceID = v.column1
-     WHERE (v.column2 IS NULL OR T.ExecutionID = v.column2) AND ${leaseHeld}`;
-  return valuesStatements(rows, insert, [e.nowMs], e.lease);
+  return valuesStatements(rows, insertMessages, [e.nowMs], e.lease);
 }
 
 /** The parsed children of a commit, validated. */
@@ -206,16 +219,26 @@ function replaceTerminalChildren(e: Episode, children: readonly StartedInstance[
   );
 }
 
+const insertChildren = (values: string) =>
+  `INSERT INTO Instances (${instanceColumns})
+   SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8,
+     v.column9, v.column10, 'PENDING'
+   FROM (VALUES ${values}) AS v WHERE ${leaseHeld}
+   ON CONFLICT (InstanceID) DO NOTHING`;
+
 function createChildren(e: Episode, children: readonly StartedInstance[]): SqlStatement[] {
   const rows = children.map((c) => instanceRow(c, e.nowMs));
-  const insert = (values: string) =>
-    `INSERT INTO Instances (${instanceColumns})
-     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8,
-       v.column9, v.column10, 'PENDING'
-     FROM (VALUES ${values}) AS v WHERE ${leaseHeld}
-     ON CONFLICT (InstanceID) DO NOTHING`;
-  return valuesStatements(rows, insert, [], e.lease);
+  return valuesStatements(rows, insertChildren, [], e.lease);
 }
+
+const insertChildStarts = (values: string) =>
+  `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+   SELECT v.column1, NULL, 'executionStarted', v.column3, v.column4
+   FROM (VALUES ${values}) AS v JOIN Instances AS C
+     ON C.InstanceID = v.column1 AND C.ExecutionID = v.column2 AND C.RuntimeStatus = 'PENDING'
+   WHERE NOT EXISTS (
+       SELECT 1 FROM Inbox AS X WHERE X.InstanceID = v.column1 AND X.EventKind = 'executionStarted')
+     AND ${leaseHeld}`;
 
 function queueChildStarts(e: Episode, children: readonly StartedInstance[]): SqlStatement[] {
   const rows = children.map((c) => [
@@ -224,16 +247,14 @@ function queueChildStarts(e: Episode, children: readonly StartedInstance[]): Sql
     startVisibleAt(c, e.nowMs),
     c.payload,
   ]);
-  const insert = (values: string) =>
-    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
-     SELECT v.column1, NULL, 'executionStarted', v.column3, v.column4
-     FROM (VALUES ${values}) AS v JOIN Instances AS C
-       ON C.InstanceID = v.column1 AND C.ExecutionID = v.column2 AND C.RuntimeStatus = 'PENDING'
-     WHERE NOT EXISTS (
-         SELECT 1 FROM Inbox AS X WHERE X.InstanceID = v.column1 AND X.EventKind = 'executionStarted')
-       AND ${leaseHeld}`;
-  return valuesStatements(rows, insert, [], e.lease);
+  return valuesStatements(rows, insertChildStarts, [], e.lease);
 }
+
+const insertConflicts = (values: string) =>
+  `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
+   SELECT ?, ?, v.column3, ?, v.column4
+   FROM (VALUES ${values}) AS v JOIN Instances AS C ON C.InstanceID = v.column1
+   WHERE C.ExecutionID <> v.column2 AND ${leaseHeld}`;
 
 // A child id held by a non-terminal instance of another execution: tell the parent instead.
 function queueConflicts(
@@ -246,12 +267,7 @@ function queueConflicts(
     if (conflict === undefined) throw new TypeError("subOrchestrations changed while committing");
     return [c.instanceId, c.executionId, eventKind(conflict), encodeEvent(conflict)];
   });
-  const insert = (values: string) =>
-    `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, VisibleTime, EventPayload)
-     SELECT ?, ?, v.column3, ?, v.column4
-     FROM (VALUES ${values}) AS v JOIN Instances AS C ON C.InstanceID = v.column1
-     WHERE C.ExecutionID <> v.column2 AND ${leaseHeld}`;
-  return valuesStatements(rows, insert, [e.id, e.executionId, e.nowMs], e.lease);
+  return valuesStatements(rows, insertConflicts, [e.id, e.executionId, e.nowMs], e.lease);
 }
 
 /**

@@ -54,16 +54,27 @@ export function countReadyStatements(nowMs: number): SqlStatement[] {
   return [named(countReadyInstances, { now: nowMs }), named(countReadyTasks, { now: nowMs })];
 }
 
+/** Statement texts with `:name` placeholders (module constants), compiled once each. */
+const compiled = new Map<string, { readonly text: string; readonly names: readonly string[] }>();
+
 /** A statement with `:name` placeholders compiled to positional `?` arguments. */
 function named(sql: string, values: Readonly<Record<string, SqlValue>>): SqlStatement {
-  const args: SqlValue[] = [];
-  const text = sql.replace(/:([a-z]+)/g, (_match, name: string) => {
+  let statement = compiled.get(sql);
+  if (statement === undefined) {
+    const names: string[] = [];
+    const text = sql.replace(/:([a-z]+)/g, (_match, name: string) => {
+      names.push(name);
+      return "?";
+    });
+    statement = { text, names };
+    compiled.set(sql, statement);
+  }
+  const args = statement.names.map((name) => {
     const value = values[name];
     if (value === undefined) throw new TypeError(`no value for :${name}`);
-    args.push(value);
-    return "?";
+    return value;
   });
-  return { sql: text, args };
+  return { sql: statement.text, args };
 }
 
 // The instances one lock step just leased are found by their lease: its expiry (on the

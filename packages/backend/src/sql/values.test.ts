@@ -27,4 +27,19 @@ describe("multi-row VALUES statements", () => {
     expect(statements[0]?.args).toHaveLength(1 + 500 * 2 + 1);
     expect(valuesStatements([], (v) => v)).toEqual([]);
   });
+
+  it("give each builder, row count and width its own text, built again for none", () => {
+    const build = (v: string) => `VALUES ${v}`;
+    const sqlOf = (width: number, count: number) =>
+      valuesStatements(
+        Array.from({ length: count }, () => Array.from({ length: width }, () => 1)),
+        build,
+      )[0]?.sql;
+    expect(sqlOf(1, 2)).toBe("VALUES (?), (?)");
+    expect(sqlOf(2, 1)).toBe("VALUES (?, ?)");
+    expect(sqlOf(2, 2)).toBe("VALUES (?, ?), (?, ?)");
+    expect(sqlOf(1, 2)).toBe("VALUES (?), (?)");
+    expect(valuesStatements([[1]], (v) => `SELECT ${v}`)[0]?.sql).toBe("SELECT (?)");
+    expect(sqlOf(1, 40)).toBe(`VALUES ${placeholderRows(1, 40)}`);
+  });
 });

@@ -37,7 +37,32 @@ export function valuesStatements(
 ): SqlStatement[] {
   const width = rows[0]?.length ?? 0;
   return chunks(rows).map((chunk) => ({
-    sql: build(placeholderRows(width, chunk.length)),
+    sql: builtSql(build, width, chunk.length),
     args: [...head, ...chunk.flat(), ...tail],
   }));
+}
+
+/** Row counts up to this have their statement text kept per builder. */
+const maxKeptRows = 32;
+
+const kept = new WeakMap<(values: string) => string, Map<number, string>>();
+
+// The text of `build` for a few rows is built once and then reused as the same string, which
+// a driver's statement cache finds without building, flattening and hashing a new one (most
+// commits write one to a few rows per statement). Builders are module constants, so this holds
+// a handful of strings per builder.
+function builtSql(build: (values: string) => string, width: number, rows: number): string {
+  if (rows > maxKeptRows) return build(placeholderRows(width, rows));
+  let byShape = kept.get(build);
+  if (byShape === undefined) {
+    byShape = new Map();
+    kept.set(build, byShape);
+  }
+  const key = rows * 1024 + width;
+  let sql = byShape.get(key);
+  if (sql === undefined) {
+    sql = build(placeholderRows(width, rows));
+    byShape.set(key, sql);
+  }
+  return sql;
 }
