@@ -133,6 +133,26 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect(item?.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
   });
 
+  it("after a lock step that found work, leases a create only while no episode is leased here", async () => {
+    const { here, there } = await twoProcesses();
+    await createInstance(here, "first");
+    const [first, ...none] = await here.lockOrchestrationWorkItems(5); // 1 of 5: a partial batch
+    expect(none).toEqual([]);
+    if (first === undefined) throw new Error("no item");
+
+    // An episode is leased here: the process is busy, the create is left to lock steps.
+    await createInstance(here, "busy");
+    const [busy] = await there.lockOrchestrationWorkItems(5);
+    expect(busy?.instanceId).toBe("busy");
+
+    // Nothing leased here any more: the next create is leased in its commit.
+    await here.completeOrchestrationWorkItem(first, episode(first, { status: "COMPLETED" }));
+    await createInstance(here, "quiet");
+    expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
+    const [quiet] = await here.lockOrchestrationWorkItems(5);
+    expect(quiet?.instanceId).toBe("quiet");
+  });
+
   it("loses no lease when a create finds its id taken", async () => {
     const { here, there } = await twoProcesses();
     expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);

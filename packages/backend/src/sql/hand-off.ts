@@ -35,6 +35,11 @@ export class HandOffs<T extends Leased> {
   #queue: Queued<T>[] = [];
   /** Slots the dispatcher left unfilled at its last lock call, minus hand-offs since. */
   #idle = 0;
+  /**
+   * Slots its last look at storage left unfilled when it found some work (a partial batch):
+   * handed off only while the process is quiet (see {@link reserve}).
+   */
+  #idleAfterPartial = 0;
   /** Room reserved by hand-offs whose transaction has not finished yet. */
   #reserved = 0;
   #sweep: NodeJS.Timeout | undefined;
@@ -57,12 +62,19 @@ export class HandOffs<T extends Leased> {
     this.#giveBack = giveBack;
   }
 
-  /** Reserves room for up to `count` hand-offs; returns how many were reserved. */
-  reserve(count: number): number {
-    const reserved = Math.max(0, Math.min(count, this.#idle));
-    this.#idle -= reserved;
-    this.#reserved += reserved;
-    return reserved;
+  /**
+   * Reserves room for up to `count` hand-offs; returns how many were reserved. When `quiet` (the
+   * caller runs no work of this kind), the slots a partial batch left unfilled count too: a
+   * process doing one thing at a time then starts each new piece of work without a lock step,
+   * while under load partial batches leave the work to batched lock steps.
+   */
+  reserve(count: number, quiet = false): number {
+    const fromIdle = Math.max(0, Math.min(count, this.#idle));
+    this.#idle -= fromIdle;
+    const fromPartial = quiet ? Math.max(0, Math.min(count - fromIdle, this.#idleAfterPartial)) : 0;
+    this.#idleAfterPartial -= fromPartial;
+    this.#reserved += fromIdle + fromPartial;
+    return fromIdle + fromPartial;
   }
 
   /** Queues `items` (leased under a reservation of `reserved`), returning unused room. */
@@ -126,8 +138,9 @@ export class HandOffs<T extends Leased> {
   observeStorage(maxCount: number, handed: number, locked: number, nowMs: number): void {
     this.#lastStorageLookMs = nowMs;
     this.#lookDue = false;
-    this.#idle =
-      locked > 0 ? 0 : Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
+    const unfilled = Math.max(0, maxCount - handed - this.#queue.length - this.#reserved);
+    this.#idle = locked > 0 ? 0 : unfilled;
+    this.#idleAfterPartial = locked > 0 ? Math.max(0, unfilled - locked) : 0;
   }
 
   /** Empties the queue (the backend stops): the caller gives the items back. */
@@ -135,6 +148,7 @@ export class HandOffs<T extends Leased> {
     clearTimeout(this.#sweep);
     this.#sweep = undefined;
     this.#idle = 0;
+    this.#idleAfterPartial = 0;
     const items = this.#queue.map((q) => q.item);
     this.#queue = [];
     return items;
@@ -148,6 +162,7 @@ export class HandOffs<T extends Leased> {
       this.#queue = this.#queue.filter((q) => q.queuedAtMs > cutoff);
       // Nobody is taking work: stop handing off until the dispatcher asks again.
       this.#idle = 0;
+      this.#idleAfterPartial = 0;
       this.#giveBack(stale);
     }
     if (this.#queue.length > 0) {

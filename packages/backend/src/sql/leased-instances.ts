@@ -39,6 +39,11 @@ export class LeasedInstances {
     return true;
   }
 
+  /** True when no orchestration lease handed out here is outstanding. */
+  get none(): boolean {
+    return this.#leases.size === 0;
+  }
+
   /** True when `instanceId` is leased here now. */
   holds(instanceId: string, nowMs: number): boolean {
     const lease = this.#leases.get(instanceId);

@@ -710,7 +710,8 @@ class SqlBackend implements Backend {
     statements: SqlStatement[],
     nowMs: number,
   ): OrchestrationOffer | undefined {
-    if (this.#orchestrationHandOffs.reserve(1) === 0) return undefined;
+    // Quiet: no episode runs or waits here, so this process does one thing at a time.
+    if (this.#orchestrationHandOffs.reserve(1, this.#leased.none) === 0) return undefined;
     const token = this.#token();
     const expiresAt = nowMs + this.#o.orchestrationLockTimeoutMs;
     const from = statements.length;
