@@ -123,6 +123,37 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect((await there.getOrchestrationMetadata("b"))?.runtimeStatus).toBe("COMPLETED");
   });
 
+  it("leases a fan-out's instance with its last result here, not its first", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockActivityWorkItems(5)).toEqual([]); // idle activity slots
+    await createInstance(here, "fan");
+    const item = await lockOne(here);
+    const tasks = [0, 1, 2].map((id) => taskScheduledEvent(id, Date.now(), "Step", `"${id}"`));
+    await here.completeOrchestrationWorkItem(
+      item,
+      episode(item, { events: tasks, activities: tasks }),
+    );
+    const running = await here.lockActivityWorkItems(5);
+    expect(running).toHaveLength(3);
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]); // idle orchestration slots
+
+    for (const task of running) {
+      await here.completeActivityWorkItem(
+        task,
+        taskCompletedEvent(Date.now(), task.event.eventId, '"r"'),
+      );
+    }
+    expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
+    const [woken, ...rest] = await here.lockOrchestrationWorkItems(5);
+    expect(rest).toEqual([]);
+    expect(woken?.instanceId).toBe("fan");
+    expect(woken?.newEvents.map((e) => e.eventType.case)).toEqual([
+      "taskCompleted",
+      "taskCompleted",
+      "taskCompleted",
+    ]);
+  });
+
   it("leases a new instance in its create commit", async () => {
     const { here, there } = await twoProcesses();
     expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);

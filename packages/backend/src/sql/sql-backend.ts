@@ -78,6 +78,7 @@ import {
   queryInstancesStatement,
 } from "./query-statements.js";
 import { decodeEvent, metadataOfRow, text } from "./rows.js";
+import { RunningTasks } from "./running-tasks.js";
 import { createSchemaStatements, dropSchemaStatements, schemaVersion } from "./schema.js";
 import { type StartedInstance, startedInstance, startVisibleAt } from "./start-event.js";
 import { activityItems, orchestrationItems } from "./work-items.js";
@@ -113,6 +114,7 @@ class SqlBackend implements Backend {
   readonly #group: GroupCommitter | undefined;
   readonly #histories: HistoryCache;
   readonly #leased = new LeasedInstances();
+  readonly #runningTasks = new RunningTasks();
   readonly #orchestrationHandOffs: HandOffs<OrchestrationWorkItem>;
   readonly #activityHandOffs: HandOffs<ActivityWorkItem>;
   #started = false;
@@ -172,6 +174,7 @@ class SqlBackend implements Backend {
       ]);
     }
     this.#started = false;
+    this.#runningTasks.clear();
     await Promise.allSettled([...this.#inFlight]);
     await this.#o.driver.close();
   }
@@ -186,7 +189,8 @@ class SqlBackend implements Backend {
     const now = this.#o.now();
     const statements = createInstanceStatements(started, policy, now);
     const count = statements.length;
-    const offer = this.#offerOrchestration(started.instanceId, statements, now);
+    // A new instance has nothing else coming: a quiet process may start it at once.
+    const offer = this.#offerOrchestration(started.instanceId, statements, now, true);
     let results: SqlResult[];
     try {
       results = await this.#batch("createOrchestrationInstance", statements, "write");
@@ -356,7 +360,10 @@ class SqlBackend implements Backend {
     // Tasks whose lease ran out while queued are visible to every lock step again.
     const handOffs = this.#activityHandOffs;
     const handed = handOffs.next(maxCount, now);
-    if (!handed.lookAtStorage) return handed.items;
+    if (!handed.lookAtStorage) {
+      this.#runningTasks.add(handed.items);
+      return handed.items;
+    }
     const token = this.#token();
     const expiresAt = now + this.#o.activityLockTimeoutMs;
     const rest = maxCount - handed.items.length;
@@ -370,7 +377,9 @@ class SqlBackend implements Backend {
     }
     const locked = activityItems(result?.rows ?? [], token, expiresAt);
     handOffs.observeStorage(maxCount, handed.items.length, locked.length, now);
-    return [...handed.items, ...locked];
+    const items = [...handed.items, ...locked];
+    this.#runningTasks.add(items);
+    return items;
   }
 
   async completeActivityWorkItem(item: ActivityWorkItem, result: HistoryEvent): Promise<void> {
@@ -379,7 +388,11 @@ class SqlBackend implements Backend {
     assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
     const now = this.#o.now();
     const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
-    const offer = this.#offerOrchestration(item.instanceId, statements, now);
+    this.#runningTasks.settled(item.instanceId);
+    // More results of the instance are on their way from here: the last one offers its episode.
+    const offer = this.#runningTasks.any(item.instanceId, now)
+      ? undefined
+      : this.#offerOrchestration(item.instanceId, statements, now);
     let results: SqlResult[];
     try {
       results = await this.#batch("completeActivityWorkItem", statements, "write");
@@ -466,6 +479,7 @@ class SqlBackend implements Backend {
       this.#histories.restore(instanceId, episode.history);
       return alone();
     }
+    this.#runningTasks.settled(instanceId);
     this.#applied(episode, commit, children, outcome, handOff, now);
     return true;
   }
@@ -530,6 +544,7 @@ class SqlBackend implements Backend {
     assertActivityItem(item);
     assertNonNegativeMs(delayMs, "delayMs");
     const visibleAt = this.#o.now() + delayMs;
+    this.#runningTasks.settled(item.instanceId);
     const statement = abandonActivityStatement(item.sequenceNumber, item.lockToken, visibleAt);
     const [result] = await this.#batch("abandonActivityWorkItem", [statement], "write");
     if (result?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
@@ -543,6 +558,7 @@ class SqlBackend implements Backend {
     const statement = renewActivityStatement(item.sequenceNumber, item.lockToken, expiresAt);
     const [result] = await this.#batch("renewActivityWorkItemLock", [statement], "write");
     if (result?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
+    this.#runningTasks.renewed(item, expiresAt);
     return expiresAt;
   }
 
@@ -703,15 +719,22 @@ class SqlBackend implements Backend {
 
   /**
    * Reserves an idle orchestration slot here and appends to `statements` the lock step that
-   * leases `instanceId` for it in the same commit; `undefined` when no slot is idle.
+   * leases `instanceId` for it in the same commit; `undefined` when no slot is idle. With
+   * `whenQuiet`, the slots a partial batch left count too while nothing is leased here.
    */
   #offerOrchestration(
     instanceId: string,
     statements: SqlStatement[],
     nowMs: number,
+    whenQuiet = false,
   ): OrchestrationOffer | undefined {
-    // Quiet: no episode runs or waits here, so this process does one thing at a time.
-    if (this.#orchestrationHandOffs.reserve(1, this.#leased.none) === 0) return undefined;
+    // Leased here already: its lock step could only fail.
+    if (this.#leased.holds(instanceId, nowMs)) return undefined;
+    // Quiet: no episode runs or waits here, so this process does one thing at a time. Only a
+    // create asks for that: a result of a fan-out leasing its instance at once would start an
+    // episode per few results instead of one that takes many waiting results.
+    const quiet = whenQuiet && this.#leased.none;
+    if (this.#orchestrationHandOffs.reserve(1, quiet) === 0) return undefined;
     const token = this.#token();
     const expiresAt = nowMs + this.#o.orchestrationLockTimeoutMs;
     const from = statements.length;
