@@ -29,14 +29,16 @@ async function twoProcesses(options: SqliteBackendOptions = {}) {
   return { here, there };
 }
 
-/** Runs the first episode of a new instance on `backend`, scheduling one activity. */
-async function scheduleActivity(backend: Backend, instanceId: string) {
+/** Runs the first episode of a new instance on `backend`, scheduling `count` activities. */
+async function scheduleActivity(backend: Backend, instanceId: string, count = 1) {
   await createInstance(backend, instanceId);
   const item = await lockOne(backend);
-  const scheduled = taskScheduledEvent(0, Date.now(), "Step", '"x"');
+  const tasks = Array.from({ length: count }, (_, id) =>
+    taskScheduledEvent(id, Date.now(), "Step", `"${id}"`),
+  );
   await backend.completeOrchestrationWorkItem(
     item,
-    episode(item, { events: [scheduled], activities: [scheduled] }),
+    episode(item, { events: tasks, activities: tasks }),
   );
 }
 
@@ -57,13 +59,7 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
   it("looks at storage at once for the tasks a commit scheduled beyond the idle slots", async () => {
     const { here } = await twoProcesses();
     expect(await here.lockActivityWorkItems(2)).toEqual([]); // two idle activity slots here
-    await createInstance(here, "more");
-    const item = await lockOne(here);
-    const tasks = [0, 1, 2].map((id) => taskScheduledEvent(id, Date.now(), "Step", '"x"'));
-    await here.completeOrchestrationWorkItem(
-      item,
-      episode(item, { events: tasks, activities: tasks }),
-    );
+    await scheduleActivity(here, "more", 3);
     // Two were handed off; the third is in storage, and this call finds it too (not 50 ms on).
     const locked = await here.lockActivityWorkItems(3);
     expect(locked.map((t) => t.event.eventId).sort()).toEqual([0, 1, 2]);
@@ -72,13 +68,7 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
   it("hands off a commit's first tasks in order; the rest are free for any process", async () => {
     const { here, there } = await twoProcesses();
     expect(await here.lockActivityWorkItems(2)).toEqual([]); // two idle activity slots here
-    await createInstance(here, "order");
-    const item = await lockOne(here);
-    const tasks = [0, 1, 2].map((id) => taskScheduledEvent(id, Date.now(), "Step", `"${id}"`));
-    await here.completeOrchestrationWorkItem(
-      item,
-      episode(item, { events: tasks, activities: tasks }),
-    );
+    await scheduleActivity(here, "order", 3);
     const [third, ...none] = await there.lockActivityWorkItems(5);
     expect(none).toEqual([]);
     expect(third).toMatchObject({ instanceId: "order", retryCount: 0 });
@@ -126,13 +116,7 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
   it("leases a fan-out's instance with its last result here, not its first", async () => {
     const { here, there } = await twoProcesses();
     expect(await here.lockActivityWorkItems(5)).toEqual([]); // idle activity slots
-    await createInstance(here, "fan");
-    const item = await lockOne(here);
-    const tasks = [0, 1, 2].map((id) => taskScheduledEvent(id, Date.now(), "Step", `"${id}"`));
-    await here.completeOrchestrationWorkItem(
-      item,
-      episode(item, { events: tasks, activities: tasks }),
-    );
+    await scheduleActivity(here, "fan", 3);
     const running = await here.lockActivityWorkItems(5);
     expect(running).toHaveLength(3);
     expect(await here.lockOrchestrationWorkItems(5)).toEqual([]); // idle orchestration slots
