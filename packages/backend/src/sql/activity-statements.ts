@@ -96,7 +96,8 @@ export function peekInstanceStatement(
 }
 
 // The lease of an episode run without one, taken inside its commit: only while the instance can
-// take it (as above), its history has exactly `historyLength` rows (history is append-only
+// take it (as above), holds the creation time the commit writes (so the commit need not write
+// its indexed columns), its history has exactly `historyLength` rows (history is append-only
 // within an execution), and the task is still leased by the caller. No expiry is set: the same
 // transaction releases it.
 const leaseIfUnchanged = `UPDATE Instances SET LockedBy = CAST(? AS TEXT)
@@ -113,8 +114,9 @@ const deleteTaskIfLeased = `${deleteTask} AND ${leaseHeld}`;
  * The statements that go before an episode's commit when it consumes an activity's result
  * (its lease `episodeToken`, over a history of `historyLength` events): take the lease if the
  * instance is unchanged (and created at `createdAtMs`, the time its commit writes) and the task
- * still leased by the caller, and delete the task if it was taken. Results: lease (1 change: the commit applies; 0: nothing of the batch applies, and the
- * result must be delivered on its own), delete.
+ * still leased by the caller, and delete the task if it was taken. Results: lease (1 change:
+ * the commit applies; 0: nothing of the batch applies, and the result must be delivered on its
+ * own), delete.
  */
 export function completeActivityWithEpisodeStatements(
   item: Pick<ActivityWorkItem, "sequenceNumber" | "lockToken" | "instanceId" | "executionId">,
