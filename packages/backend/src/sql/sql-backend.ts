@@ -360,10 +360,8 @@ class SqlBackend implements Backend {
     // Tasks whose lease ran out while queued are visible to every lock step again.
     const handOffs = this.#activityHandOffs;
     const handed = handOffs.next(maxCount, now);
-    if (!handed.lookAtStorage) {
-      this.#runningTasks.add(handed.items);
-      return handed.items;
-    }
+    this.#runningTasks.add(handed.items);
+    if (!handed.lookAtStorage) return handed.items;
     const token = this.#token();
     const expiresAt = now + this.#o.activityLockTimeoutMs;
     const rest = maxCount - handed.items.length;
@@ -377,9 +375,8 @@ class SqlBackend implements Backend {
     }
     const locked = activityItems(result?.rows ?? [], token, expiresAt);
     handOffs.observeStorage(maxCount, handed.items.length, locked.length, now);
-    const items = [...handed.items, ...locked];
-    this.#runningTasks.add(items);
-    return items;
+    this.#runningTasks.add(locked);
+    return [...handed.items, ...locked];
   }
 
   async completeActivityWorkItem(item: ActivityWorkItem, result: HistoryEvent): Promise<void> {
@@ -388,7 +385,7 @@ class SqlBackend implements Backend {
     assertEvent(result, "result", ["taskCompleted", "taskFailed"]);
     const now = this.#o.now();
     const statements = completeActivityStatements(item.sequenceNumber, item.lockToken, result, now);
-    this.#runningTasks.settled(item.instanceId);
+    this.#runningTasks.settled(item);
     // More results of the instance are on their way from here: the last one offers its episode.
     const offer = this.#runningTasks.any(item.instanceId, now)
       ? undefined
@@ -479,7 +476,7 @@ class SqlBackend implements Backend {
       this.#histories.restore(instanceId, episode.history);
       return alone();
     }
-    this.#runningTasks.settled(instanceId);
+    this.#runningTasks.settled(item);
     this.#applied(episode, commit, children, outcome, handOff, now);
     return true;
   }
@@ -544,7 +541,7 @@ class SqlBackend implements Backend {
     assertActivityItem(item);
     assertNonNegativeMs(delayMs, "delayMs");
     const visibleAt = this.#o.now() + delayMs;
-    this.#runningTasks.settled(item.instanceId);
+    this.#runningTasks.settled(item);
     const statement = abandonActivityStatement(item.sequenceNumber, item.lockToken, visibleAt);
     const [result] = await this.#batch("abandonActivityWorkItem", [statement], "write");
     if (result?.changes === 0) throw lockLost(`activity task ${item.sequenceNumber}`);
