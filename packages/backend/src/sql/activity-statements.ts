@@ -34,18 +34,6 @@ const deliverResult = `INSERT INTO Inbox (InstanceID, ExecutionID, EventKind, Vi
   WHERE T.SequenceNumber = CAST(? AS INTEGER) AND T.LockedBy = CAST(? AS TEXT)
     AND I.RuntimeStatus NOT IN ${terminalStatusList}`;
 
-function deliverStatement(
-  sequenceNumber: number,
-  token: string,
-  result: HistoryEvent,
-  nowMs: number,
-): SqlStatement {
-  return {
-    sql: deliverResult,
-    args: [eventKind(result), nowMs, encodeEvent(result), sequenceNumber, token],
-  };
-}
-
 const deleteTask =
   "DELETE FROM ActivityTasks WHERE SequenceNumber = CAST(? AS INTEGER) AND LockedBy = CAST(? AS TEXT)";
 
@@ -60,7 +48,10 @@ export function completeActivityStatements(
   nowMs: number,
 ): SqlStatement[] {
   return [
-    deliverStatement(sequenceNumber, token, result, nowMs),
+    {
+      sql: deliverResult,
+      args: [eventKind(result), nowMs, encodeEvent(result), sequenceNumber, token],
+    },
     { sql: deleteTask, args: [sequenceNumber, token] },
   ];
 }

@@ -146,8 +146,8 @@ function activityStatements(
   handOff?: ActivityHandOff,
 ): CommitStatement[] {
   const rows = commit.activities.map((event) => [encodeEvent(event)]);
-  const leased = Math.min(Math.max(handOff?.count ?? 0, 0), rows.length);
-  if (handOff === undefined || leased === 0) {
+  const leased = Math.min(handOff?.count ?? 0, rows.length);
+  if (handOff === undefined || leased <= 0) {
     return role(
       "write",
       valuesStatements(rows, insertActivities, [e.id, e.executionId, e.nowMs], e.lease),
