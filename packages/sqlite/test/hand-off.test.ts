@@ -168,14 +168,85 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect(quiet?.instanceId).toBe("quiet");
   });
 
-  it("loses no lease when a create finds its id taken", async () => {
+  it("leaves no work item behind when a create finds its id taken", async () => {
     const { here, there } = await twoProcesses();
     expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
-    await createInstance(there, "k"); // not handed off: `there` has no idle slots
-    // Creating "k" again fails, but its commit leased the waiting instance for `here`.
+    const first = await createInstance(there, "k", { input: '"first"' }); // `there`: no idle slots
     await expect(createInstance(here, "k")).rejects.toMatchObject({ code: "InstanceExists" });
+    // The waiting instance is the first create's, leased once, by whoever asks first.
+    const [item, ...none] = await here.lockOrchestrationWorkItems(5);
+    expect(none).toEqual([]);
+    expect(item?.newEvents).toEqual([first]);
     expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
-    expect((await here.lockOrchestrationWorkItems(5)).map((i) => i.instanceId)).toEqual(["k"]);
+  });
+
+  it("commits a new instance's first episode, run while the create waits, with the create", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    const creating = createInstance(here, "fused");
+    const item = await lockOne(here);
+    expect(item).toMatchObject({ instanceId: "fused", history: [], retryCount: 0 });
+    expect(item.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
+    // Nothing is stored until the episode commits, and then both are, at once.
+    expect(await there.getOrchestrationMetadata("fused")).toBeUndefined();
+    const tasks = [taskScheduledEvent(0, Date.now(), "Step", '"0"')];
+    await here.completeOrchestrationWorkItem(
+      item,
+      episode(item, { events: tasks, activities: tasks }),
+    );
+    await creating;
+    expect((await there.getOrchestrationMetadata("fused"))?.runtimeStatus).toBe("RUNNING");
+    const history = await there.getOrchestrationHistory("fused");
+    expect(history.map((e) => e.eventType.case)).toEqual([
+      "orchestratorStarted",
+      "executionStarted",
+      "taskScheduled",
+    ]);
+    // No start event is left to deliver again, and the task is queued.
+    expect(await there.lockOrchestrationWorkItems(5)).toEqual([]);
+    const [task] = await there.lockActivityWorkItems(5);
+    expect(task?.instanceId).toBe("fused");
+  });
+
+  it("commits a waiting create alone when its episode is abandoned, and the start runs again", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    const creating = createInstance(here, "again");
+    const item = await lockOne(here);
+    await here.abandonOrchestrationWorkItem(item, 0);
+    await creating;
+    expect((await there.getOrchestrationMetadata("again"))?.runtimeStatus).toBe("PENDING");
+    const [retry] = await there.lockOrchestrationWorkItems(5);
+    expect(retry?.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
+    expect(retry?.history).toEqual([]);
+  });
+
+  it("never applies an episode of a waiting create whose id turned out taken", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    await createInstance(there, "taken", { input: '"first"' }); // `there`: no idle slots
+    const creating = createInstance(here, "taken", { input: '"second"' }).catch((e: unknown) => e);
+    const item = await lockOne(here);
+    const done = episode(item, { status: "COMPLETED", output: '"wrong"' });
+    await expect(here.completeOrchestrationWorkItem(item, done)).rejects.toMatchObject({
+      code: "WorkItemLockLost",
+    });
+    expect(await creating).toMatchObject({ code: "InstanceExists" });
+    const stored = await there.getOrchestrationMetadata("taken");
+    expect(stored).toMatchObject({ runtimeStatus: "PENDING", serializedInput: '"first"' });
+    expect(await there.getOrchestrationHistory("taken")).toEqual([]);
+    const [waiting] = await there.lockOrchestrationWorkItems(5);
+    expect(waiting?.instanceId).toBe("taken");
+  });
+
+  it("commits waiting creates when the backend stops; another process runs them", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    const creating = createInstance(here, "stopping");
+    await here.stop();
+    await creating;
+    const [item] = await there.lockOrchestrationWorkItems(5);
+    expect(item?.instanceId).toBe("stopping");
   });
 
   it("hands nothing off while this process's dispatcher has no idle slots", async () => {

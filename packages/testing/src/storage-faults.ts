@@ -230,9 +230,11 @@ export function describeStorageFaults(name: string, options: StorageFaultsOption
       // Committed data stays readable (WAL: readers do not wait for the writer).
       const base = await f.engine.client.getOrchestrationState("base");
       expect(base?.serializedOutput).toBe(String(resultBytes));
-      // The workers keep failing to take work for a while, and survive it.
+      // The workers keep failing to commit work for a while, and survive it. (A quiet
+      // process may have committed an instance's first episode with its create.)
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      expect((await f.engine.client.getOrchestrationState("l1"))?.runtimeStatus).toBe("PENDING");
+      const stuck = (await f.engine.client.getOrchestrationState("l1"))?.runtimeStatus;
+      expect(["PENDING", "RUNNING"]).toContain(stuck);
       await unlock();
       unlock = undefined;
 

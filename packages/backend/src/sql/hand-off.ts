@@ -96,6 +96,18 @@ export class HandOffs<T extends Leased> {
     this.#lookDue = true;
   }
 
+  /**
+   * Takes `item` out of the queue if nobody took it yet (its lease was never taken), returning
+   * its slot to the idle ones; false when it was already handed out.
+   */
+  withdraw(item: T): boolean {
+    const at = this.#queue.findIndex((queued) => queued.item === item);
+    if (at < 0) return false;
+    this.#queue.splice(at, 1);
+    this.#idle++;
+    return true;
+  }
+
   /** Returns room reserved for a hand-off that did not happen. */
   cancel(reserved: number): void {
     this.#reserved -= reserved;

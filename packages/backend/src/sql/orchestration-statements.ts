@@ -125,6 +125,37 @@ const lockInstance = `UPDATE Instances SET LockedBy = :token, LockExpiration = :
           AND ${deliverable}))
   RETURNING InstanceID`;
 
+// The lease of a create's first episode, run before the create commits: only on the row this
+// create made (its execution, PENDING, never leased, no history) whose one waiting event is its
+// start, so the episode's work item (no history, the start event) is what the database holds.
+const leaseCreated = `UPDATE Instances SET LockedBy = :token, LockExpiration = :expires
+  WHERE InstanceID = CAST(:id AS TEXT) AND ExecutionID = CAST(:execution AS TEXT)
+    AND RuntimeStatus = 'PENDING' AND LockedBy IS NULL
+    AND NOT EXISTS (SELECT 1 FROM History WHERE InstanceID = CAST(:id AS TEXT))
+    AND NOT EXISTS (SELECT 1 FROM Inbox
+      WHERE InstanceID = CAST(:id AS TEXT) AND EventKind <> 'executionStarted')
+  RETURNING InstanceID`;
+
+const claimStart = `UPDATE Inbox SET DequeueCount = DequeueCount + 1, LockedBy = :token
+  WHERE InstanceID = CAST(:id AS TEXT) AND EventKind = 'executionStarted'
+    AND EXISTS (SELECT 1 FROM Instances
+      WHERE InstanceID = CAST(:id AS TEXT) AND LockedBy = CAST(:token AS TEXT))`;
+
+/**
+ * After a create's statements: leases the instance under `token` and claims its start event,
+ * only if that create made it and nothing else happened to it. Results: lease (a row: leased),
+ * claim.
+ */
+export function leaseCreatedStatements(
+  instanceId: string,
+  executionId: string,
+  token: string,
+  expiresAtMs: number,
+): SqlStatement[] {
+  const values = { token, expires: expiresAtMs, id: instanceId, execution: executionId };
+  return [named(leaseCreated, values), named(claimStart, values)];
+}
+
 /** The whole history of one instance: `EventPayload` in order. */
 export function fullHistoryStatement(instanceId: string): SqlStatement {
   return {

@@ -20,6 +20,7 @@ import type {
   OrchestrationCommit,
   OrchestrationWorkItem,
   PurgeFilter,
+  ReusePolicy,
   WorkKind,
 } from "../backend.js";
 import {
@@ -68,6 +69,7 @@ import {
   abandonOrchestrationStatements,
   countReadyStatements,
   fullHistoryStatement,
+  leaseCreatedStatements,
   lockInstanceStatements,
   lockOrchestrationStatements,
   renewOrchestrationStatement,
@@ -101,6 +103,28 @@ interface OrchestrationOffer {
 /** How long handed-off work waits for this process's dispatcher before it is given back. */
 const handOffMaxQueuedMs = 1000;
 
+/**
+ * Longest a create waits for the first episode of its instance (see `#holdCreate`) before it
+ * commits alone; the episode then goes on under the lease that commit took.
+ */
+const heldCreateMaxMs = 10;
+
+/** A create not committed yet, whose instance's first episode runs here meanwhile. */
+interface HeldCreate {
+  readonly started: StartedInstance;
+  readonly policy: ReusePolicy | undefined;
+  /** The episode's work item: no history, the start event; its lease is taken by the commit. */
+  readonly item: OrchestrationWorkItem;
+  readonly nowMs: number;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (result: CreateInstanceResult) => void;
+  readonly reject: (error: unknown) => void;
+  /** Set once its commit started (alone, or with the episode); settles when that is done. */
+  committed?: Promise<void>;
+}
+
+function ignore(): void {}
+
 function lastRows(results: readonly SqlResult[]) {
   return results[results.length - 1]?.rows ?? [];
 }
@@ -117,6 +141,8 @@ class SqlBackend implements Backend {
   readonly #runningTasks = new RunningTasks();
   readonly #orchestrationHandOffs: HandOffs<OrchestrationWorkItem>;
   readonly #activityHandOffs: HandOffs<ActivityWorkItem>;
+  /** Creates waiting for their first episode, by the episode's lease token. */
+  readonly #heldCreates = new Map<string, HeldCreate>();
   #started = false;
 
   constructor(options: ResolvedOptions) {
@@ -168,6 +194,7 @@ class SqlBackend implements Backend {
 
   async stop(): Promise<void> {
     if (this.#started) {
+      await Promise.all([...this.#heldCreates.values()].map((held) => this.#commitHeld(held)));
       await Promise.all([
         ...this.#orchestrationHandOffs.drain().map((item) => this.#giveBackOrchestration(item)),
         ...this.#activityHandOffs.drain().map((item) => this.#giveBackActivity(item)),
@@ -187,6 +214,8 @@ class SqlBackend implements Backend {
     const started = startedInstance(startEvent, "startEvent");
     const policy = reusePolicyOf(options?.reusePolicy);
     const now = this.#o.now();
+    const held = this.#holdCreate(started, policy, now);
+    if (held !== undefined) return held;
     const statements = createInstanceStatements(started, policy, now);
     const count = statements.length;
     // A new instance has nothing else coming: a quiet process may start it at once.
@@ -284,6 +313,12 @@ class SqlBackend implements Backend {
     this.#ready();
     assertOrchestrationItem(item);
     assertCommit(commit);
+    const held = this.#heldCreates.get(item.lockToken);
+    if (held !== undefined) {
+      // The first episode of a create still held: both commit together.
+      if (held.committed === undefined) return this.#commitHeld(held, commit);
+      await held.committed;
+    }
     const children = childrenOf(commit);
     const now = this.#o.now();
     const handOff = this.#reserveActivityHandOff(commit, now);
@@ -311,6 +346,7 @@ class SqlBackend implements Backend {
     this.#ready();
     assertOrchestrationItem(item);
     assertNonNegativeMs(delayMs, "delayMs");
+    await this.#createCommitted(item);
     const now = this.#o.now();
     const statements = abandonOrchestrationStatements(
       item.instanceId,
@@ -332,6 +368,7 @@ class SqlBackend implements Backend {
   async renewOrchestrationWorkItemLock(item: OrchestrationWorkItem): Promise<number> {
     this.#ready();
     assertOrchestrationItem(item);
+    await this.#createCommitted(item);
     const expiresAt = this.#o.now() + this.#o.orchestrationLockTimeoutMs;
     const statement = renewOrchestrationStatement(item.instanceId, item.lockToken, expiresAt);
     const [result] = await this.#batch("renewOrchestrationWorkItemLock", [statement], "write");
@@ -697,6 +734,122 @@ class SqlBackend implements Backend {
     }
     for (const message of commit.messages) this.#histories.eventQueued(message.targetInstanceId);
     outcome.announce(this.#listeners, item.instanceId, commit, children, nowMs);
+  }
+
+  /**
+   * In a quiet process (nothing leased here, see {@link #offerOrchestration}) with an idle
+   * orchestration slot, a create due now is not committed at once: its instance's first episode
+   * is handed to that slot as a work item (no history, the start event, a lease the commit will
+   * take), and the create commits together with that episode's commit, or alone (taking the
+   * lease) after {@link heldCreateMaxMs}, or as soon as the item is abandoned, renewed or given
+   * back. One write instead of two for a new instance; the caller waits for the first episode.
+   * `undefined` when the create goes the usual way.
+   */
+  #holdCreate(
+    started: StartedInstance,
+    policy: ReusePolicy | undefined,
+    nowMs: number,
+  ): Promise<CreateInstanceResult> | undefined {
+    if (!this.#leased.none || startVisibleAt(started, nowMs) > nowMs) return undefined;
+    if (this.#orchestrationHandOffs.reserve(1, true) === 0) return undefined;
+    const { instanceId } = started;
+    const item: OrchestrationWorkItem = {
+      instanceId,
+      lockToken: this.#token(),
+      lockExpiresAtMs: nowMs + this.#o.orchestrationLockTimeoutMs,
+      history: [],
+      newEvents: [decodeEvent(started.payload)],
+      retryCount: 0,
+    };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => void this.#commitHeld(held), heldCreateMaxMs);
+      const held: HeldCreate = { started, policy, item, nowMs, timer, resolve, reject };
+      this.#heldCreates.set(item.lockToken, held);
+      this.#leased.add(instanceId, item.lockToken, item.lockExpiresAtMs);
+      this.#orchestrationHandOffs.add([item], 1, nowMs);
+      this.#listeners.work("orchestration", nowMs);
+    });
+  }
+
+  /** Before another call on a held create's work item: the create commits (alone) first. */
+  async #createCommitted(item: OrchestrationWorkItem): Promise<void> {
+    const held = this.#heldCreates.get(item.lockToken);
+    if (held !== undefined) await (held.committed ?? this.#commitHeld(held));
+  }
+
+  /**
+   * Commits a held create, with `episode` (its first episode's commit, from
+   * `completeOrchestrationWorkItem`) or alone, and settles the creator's call. The create takes
+   * the episode's lease only if it made the instance (see `leaseCreatedStatements`); every
+   * write of the episode is conditional on that lease. With `episode`, resolves when the episode
+   * applied and throws as `completeOrchestrationWorkItem` does; alone, never throws.
+   */
+  #commitHeld(held: HeldCreate, episode?: OrchestrationCommit): Promise<void> {
+    if (held.committed !== undefined) return held.committed;
+    clearTimeout(held.timer);
+    const committed = this.#commitHeldNow(held, episode);
+    held.committed = committed.then(ignore, ignore);
+    return episode === undefined ? held.committed : committed;
+  }
+
+  async #commitHeldNow(held: HeldCreate, episode: OrchestrationCommit | undefined): Promise<void> {
+    const { started, policy, item } = held;
+    const now = this.#o.now();
+    const create = createInstanceStatements(started, policy, held.nowMs);
+    const count = create.length;
+    create.push(
+      ...leaseCreatedStatements(
+        item.instanceId,
+        started.executionId,
+        item.lockToken,
+        item.lockExpiresAtMs,
+      ),
+    );
+    const children = episode === undefined ? [] : childrenOf(episode);
+    const handOff = episode && this.#reserveActivityHandOff(episode, now);
+    const statements: CommitStatement[] = create.map((s) => ({ ...s, role: "write" as const }));
+    if (episode !== undefined) {
+      statements.push(...commitStatements(item, episode, children, now, handOff));
+      this.#histories.delete(item.instanceId);
+    }
+    let results: SqlResult[];
+    try {
+      results = await this.#batch("createOrchestrationInstance", statements, "write");
+    } catch (err) {
+      this.#activityHandOffs.cancel(handOff?.count ?? 0);
+      this.#heldCreates.delete(item.lockToken);
+      this.#orchestrationHandOffs.withdraw(item);
+      this.#endLease(item, now);
+      held.reject(err);
+      throw err;
+    }
+    this.#heldCreates.delete(item.lockToken);
+    const leased = (results[count]?.rows.length ?? 0) > 0;
+    let outcome: CreateInstanceResult | undefined;
+    try {
+      outcome = creationOutcome(started, policy, lastRows(results.slice(0, count))[0]);
+    } catch (err) {
+      held.reject(err);
+    }
+    const commitOutcome = new CommitOutcome(statements, results);
+    if (episode !== undefined && leased && commitOutcome.released) {
+      this.#endLease(item, now);
+      this.#applied(item, episode, children, commitOutcome, handOff, now);
+      if (outcome !== undefined) held.resolve(outcome);
+      return;
+    }
+    this.#activityHandOffs.cancel(handOff?.count ?? 0);
+    if (!leased) {
+      // Not this create's instance, or not only its start waits: the item's lease was never
+      // taken. It is withdrawn if still queued (once handed out, its calls find that out), and
+      // a new instance is locked from storage as usual.
+      this.#orchestrationHandOffs.withdraw(item);
+      this.#endLease(item, now);
+      if (outcome?.created) this.#listeners.work("orchestration", startVisibleAt(started, now));
+    }
+    if (outcome?.created) this.#listeners.instanceChanged(started.instanceId, "PENDING");
+    if (outcome !== undefined) held.resolve(outcome);
+    if (episode !== undefined) throw lockLost(`orchestration '${item.instanceId}'`);
   }
 
   /** Announces new orchestration work of `instanceId`, unless a lease held here defers it. */
