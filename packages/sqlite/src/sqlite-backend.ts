@@ -19,9 +19,11 @@ export interface SqliteBackendOptions {
   readonly pageCacheKiB?: number | undefined;
   /**
    * The WAL size, in pages, at which a commit copies the WAL back into the database file
-   * (SQLite's `wal_autocheckpoint`); default 4,000 (16 MiB at 4 KiB pages; SQLite's own is
-   * 1,000). Larger means fewer, longer checkpoint stalls and less work in all; 0 turns automatic
-   * checkpoints off (then something else must checkpoint, or the WAL grows without bound).
+   * (SQLite's `wal_autocheckpoint`); default 4,000 at `synchronous: "NORMAL"` (16 MiB at 4 KiB
+   * pages) and SQLite's own 1,000 at `"FULL"`. Larger means fewer, longer checkpoint stalls and
+   * less work in all; at FULL, also a longer first pass while the WAL file grows, each commit
+   * syncing the file's new size. 0 turns automatic checkpoints off (then something else must
+   * checkpoint, or the WAL grows without bound).
    */
   readonly walAutocheckpointPages?: number | undefined;
   /** How long an orchestration lease lasts unless renewed; default 30,000 ms. */
@@ -74,9 +76,10 @@ export function createSqliteBackend(options: SqliteBackendOptions = {}): Backend
   if (typeof options !== "object" || options === null) {
     throw invalidArgument("options", `must be an object, got ${describe(options)}`);
   }
+  const synchronous = synchronousOf(options.synchronous);
   const driver = createSqliteDriver({
     path: pathOf(options.path),
-    synchronous: synchronousOf(options.synchronous),
+    synchronous,
     busyTimeoutMs: integerOption(
       options.busyTimeoutMs,
       "busyTimeoutMs",
@@ -94,7 +97,7 @@ export function createSqliteBackend(options: SqliteBackendOptions = {}): Backend
     walAutocheckpointPages: integerOption(
       options.walAutocheckpointPages,
       "walAutocheckpointPages",
-      defaultWalAutocheckpointPages,
+      defaultWalAutocheckpointPages(synchronous),
       maxWalAutocheckpointPages,
       "pages",
     ),

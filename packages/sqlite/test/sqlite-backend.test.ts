@@ -148,12 +148,15 @@ describe("createSqliteDriver", () => {
     expect(await cacheKiB(512)).toBe(512);
   });
 
-  it("checkpoints the WAL at 4,000 pages unless told otherwise; the WAL stays near that size", async () => {
-    const walFile = async (walAutocheckpointPages?: number) => {
+  it("checkpoints the WAL at 4,000 pages (NORMAL) or 1,000 (FULL) unless told otherwise; the WAL stays near that size", async () => {
+    const walFile = async (
+      walAutocheckpointPages?: number,
+      synchronous: "NORMAL" | "FULL" = "NORMAL",
+    ) => {
       const path = newPath();
       const driver = createSqliteDriver({
         path,
-        synchronous: "NORMAL",
+        synchronous,
         busyTimeoutMs: 100,
         walAutocheckpointPages,
       });
@@ -176,6 +179,7 @@ describe("createSqliteDriver", () => {
       }
     };
     expect((await walFile()).pages).toBe(4000);
+    expect((await walFile(undefined, "FULL")).pages).toBe(1000);
     const small = await walFile(50);
     expect(small.pages).toBe(50);
     // Each commit writes about two pages; checkpoints every 50 keep the file near 50 pages.
