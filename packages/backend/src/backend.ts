@@ -221,7 +221,11 @@ export interface Backend {
    * Creates an instance from its `executionStarted` event and enqueues that event, visible at the
    * event's `scheduledStartTimestamp` when set (status PENDING until the first episode).
    * Throws `InstanceExists` per {@link ReusePolicy}; `InvalidArgument` if the event is not an
-   * `executionStarted` with an instance id and a timestamp.
+   * `executionStarted` with an instance id and a timestamp. A backend may instead hand the first
+   * episode to this process's worker as a work item before anything is written, and commit the
+   * create with that episode's commit (`completeOrchestrationWorkItem`); it must then commit the
+   * create alone, under that work item's lease, when the episode is not committed soon, or when
+   * the item is abandoned or renewed first. The call resolves once the create is committed.
    */
   createOrchestrationInstance(
     startEvent: HistoryEvent,
