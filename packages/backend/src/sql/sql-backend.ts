@@ -844,9 +844,10 @@ class SqlBackend implements Backend {
       // taken. It is withdrawn if still queued (once handed out, its calls find that out), and
       // a new instance is locked from storage as usual.
       this.#orchestrationHandOffs.withdraw(item);
-      this.#endLease(item, now);
       if (outcome?.created) this.#listeners.work("orchestration", startVisibleAt(started, now));
     }
+    // The item is done here unless the create alone took its lease for it.
+    if (!leased || episode !== undefined) this.#endLease(item, now);
     if (outcome?.created) this.#listeners.instanceChanged(started.instanceId, "PENDING");
     if (outcome !== undefined) held.resolve(outcome);
     if (episode !== undefined) throw lockLost(`orchestration '${item.instanceId}'`);
