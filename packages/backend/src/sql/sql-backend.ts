@@ -526,7 +526,9 @@ class SqlBackend implements Backend {
    */
   #cachedEpisode(item: ActivityWorkItem, result: HistoryEvent): OrchestrationWorkItem | undefined {
     const history = this.#histories.take(item.instanceId, item.executionId);
-    return history === undefined ? undefined : this.#unleasedEpisode(item, history, result);
+    return history === undefined
+      ? undefined
+      : this.#unleasedEpisode(item.instanceId, history, result);
   }
 
   /**
@@ -555,20 +557,23 @@ class SqlBackend implements Backend {
       sequences: rows.map((row) => Number(row[0])),
       payloads: rows.map((row) => row[1] ?? null),
     });
-    return history === undefined ? undefined : this.#unleasedEpisode(item, history, result);
+    return history === undefined
+      ? undefined
+      : this.#unleasedEpisode(item.instanceId, history, result);
   }
 
+  /** The work item of an episode of `event` alone, under a fresh token no commit has taken yet. */
   #unleasedEpisode(
-    item: ActivityWorkItem,
+    instanceId: string,
     history: HistoryEvent[],
-    result: HistoryEvent,
+    event: HistoryEvent,
   ): OrchestrationWorkItem {
     return {
-      instanceId: item.instanceId,
+      instanceId,
       lockToken: this.#token(),
       lockExpiresAtMs: this.#o.now() + this.#o.orchestrationLockTimeoutMs,
       history,
-      newEvents: [result],
+      newEvents: [event],
       retryCount: 0,
     };
   }
@@ -753,14 +758,7 @@ class SqlBackend implements Backend {
     if (!this.#leased.none || startVisibleAt(started, nowMs) > nowMs) return undefined;
     if (this.#orchestrationHandOffs.reserve(1, true) === 0) return undefined;
     const { instanceId } = started;
-    const item: OrchestrationWorkItem = {
-      instanceId,
-      lockToken: this.#token(),
-      lockExpiresAtMs: nowMs + this.#o.orchestrationLockTimeoutMs,
-      history: [],
-      newEvents: [decodeEvent(started.payload)],
-      retryCount: 0,
-    };
+    const item = this.#unleasedEpisode(instanceId, [], decodeEvent(started.payload));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => void this.#commitHeld(held), heldCreateMaxMs);
       const held: HeldCreate = { started, policy, item, nowMs, timer, resolve, reject };
