@@ -52,6 +52,9 @@ export function defaultWalAutocheckpointPages(synchronous: "NORMAL" | "FULL"): n
   return synchronous === "FULL" ? 1000 : 4000;
 }
 
+/** The rows of every statement that returns none: one frozen array, not one per statement. */
+const noRows: readonly SqlValue[][] = Object.freeze([]);
+
 // Chunked multi-row statements come in many sizes; keep the most recently used ones.
 const maxCachedStatements = 1000;
 
@@ -108,7 +111,7 @@ class SqliteDriver implements SqlDriver {
       const rows = prepared.all(...args) as SqlValue[][];
       return { rows, changes: rows.length };
     }
-    return { rows: [], changes: prepared.run(...args).changes };
+    return { rows: noRows, changes: prepared.run(...args).changes };
   }
 
   #prepare(sql: string): PreparedStatement {

@@ -74,7 +74,7 @@ export class OrchestrationReplay {
     | {
         readonly pastEvents: readonly HistoryEvent[];
         readonly newEvents: readonly HistoryEvent[];
-        readonly from: number;
+        from: number;
       }
     | undefined;
   /** Events held back while the execution is suspended; `undefined` when it is not. */
@@ -103,6 +103,8 @@ export class OrchestrationReplay {
     const from = this.#applied;
     try {
       const total = pastEvents.length + newEvents.length;
+      const unapplied = { pastEvents, newEvents, from };
+      this.#unapplied = unapplied;
       for (let index = from; index < total; index++) {
         if (this.#completion !== undefined) return;
         const past = index < pastEvents.length;
@@ -110,9 +112,11 @@ export class OrchestrationReplay {
           past ? pastEvents[index] : newEvents[index - pastEvents.length]
         ) as HistoryEvent;
         this.#state.isReplaying = past;
-        this.#unapplied = { pastEvents, newEvents, from: index + 1 };
+        unapplied.from = index + 1;
         this.#remember(event);
-        await this.#apply(event);
+        // Most events only record a result: no promise to wait for unless user code may run.
+        const applying = this.#apply(event);
+        if (applying !== undefined) await applying;
       }
       this.#unapplied = undefined;
       if (!this.#started) this.#logger.warn("history has no executionStarted event; nothing ran");
@@ -174,18 +178,20 @@ export class OrchestrationReplay {
     });
   }
 
-  async #apply(event: HistoryEvent): Promise<void> {
-    if (this.#completion !== undefined) return;
+  /** Applies `event`; a promise when user code may run, settled once it has gone as far as it can. */
+  #apply(event: HistoryEvent): Promise<void> | undefined {
+    if (this.#completion !== undefined) return undefined;
     const kind = event.eventType.case;
     if (kind === "executionResumed") return this.#resume();
     if (this.#suspended !== undefined && kind !== "executionTerminated") {
       this.#suspended.push(event);
-      return;
+      return undefined;
     }
     this.#state.scope.takeSettled();
     const startedUserCode = this.#dispatch(event);
-    if (this.#completion !== undefined) return;
-    if (startedUserCode || this.#state.scope.takeSettled()) await this.#drain();
+    if (this.#completion !== undefined) return undefined;
+    if (startedUserCode || this.#state.scope.takeSettled()) return this.#drain();
+    return undefined;
   }
 
   /** Applies `event` synchronously; true when it started the orchestrator function. */

@@ -43,8 +43,9 @@ interface Episode {
   readonly lease: readonly SqlValue[];
 }
 
-function role(r: CommitRole, statements: readonly SqlStatement[]): CommitStatement[] {
-  return statements.map((s) => ({ ...s, role: r }));
+/** Appends `statements` to `out` with role `r`. */
+function add(out: CommitStatement[], r: CommitRole, statements: readonly SqlStatement[]): void {
+  for (const { sql, args } of statements) out.push({ sql, args, role: r });
 }
 
 const insertHistory = (values: string) =>
@@ -141,39 +142,39 @@ const insertLeasedActivities = (values: string) =>
 // expiry, as for a task a lock step leased), so no second statement rewrites them and their
 // index entries; RETURNING gives the rows a lock step returns.
 function activityStatements(
+  out: CommitStatement[],
   e: Episode,
   commit: OrchestrationCommit,
   handOff?: ActivityHandOff,
-): CommitStatement[] {
+): void {
   const rows = commit.activities.map((event) => [encodeEvent(event)]);
   const leased = Math.min(handOff?.count ?? 0, rows.length);
   if (handOff === undefined || leased <= 0) {
-    return role(
+    add(
+      out,
       "write",
       valuesStatements(rows, insertActivities, [e.id, e.executionId, e.nowMs], e.lease),
     );
+    return;
   }
   const { token, expiresAtMs } = handOff;
-  return [
-    ...role(
-      "handOff",
-      valuesStatements(
-        rows.slice(0, leased),
-        insertLeasedActivities,
-        [e.id, e.executionId, expiresAtMs, token],
-        e.lease,
-      ),
+  const head = leased === rows.length ? rows : rows.slice(0, leased);
+  add(
+    out,
+    "handOff",
+    valuesStatements(
+      head,
+      insertLeasedActivities,
+      [e.id, e.executionId, expiresAtMs, token],
+      e.lease,
     ),
-    ...role(
-      "write",
-      valuesStatements(
-        rows.slice(leased),
-        insertActivities,
-        [e.id, e.executionId, e.nowMs],
-        e.lease,
-      ),
-    ),
-  ];
+  );
+  if (leased === rows.length) return;
+  add(
+    out,
+    "write",
+    valuesStatements(rows.slice(leased), insertActivities, [e.id, e.executionId, e.nowMs], e.lease),
+  );
 }
 
 const insertTimers = (values: string) =>
@@ -333,19 +334,21 @@ export function commitStatements(
     lease: [item.instanceId, item.lockToken],
   };
   const base = commit.resetHistory ? 0 : item.history.length;
-  return [
-    ...role("write", historyStatements(e, base, commit)),
-    ...role("write", cancelStatements(e, commit)),
-    ...activityStatements(e, commit, handOff),
-    ...role("write", timerStatements(e, commit)),
-    ...role("write", replaceTerminalChildren(e, children)),
-    ...role("write", createChildren(e, children)),
-    ...role("childStart", queueChildStarts(e, children)),
-    ...role("conflict", queueConflicts(e, commit, children)),
-    ...role("message", messageStatements(e, commit)),
-    ...role("write", known.claimedNothing ? [] : [deleteClaimedStatement(e)]),
-    ...role("write", keysUnchanged(commit, known) ? [] : [updateKeysStatement(e, commit)]),
-    ...role("release", [updateAndReleaseStatement(e, commit)]),
-    ...role("nextVisible", [nextVisibleStatement(e.id)]),
-  ];
+  const out: CommitStatement[] = [];
+  add(out, "write", historyStatements(e, base, commit));
+  add(out, "write", cancelStatements(e, commit));
+  activityStatements(out, e, commit, handOff);
+  if (commit.timers.length > 0) add(out, "write", timerStatements(e, commit));
+  if (children.length > 0) {
+    add(out, "write", replaceTerminalChildren(e, children));
+    add(out, "write", createChildren(e, children));
+    add(out, "childStart", queueChildStarts(e, children));
+    add(out, "conflict", queueConflicts(e, commit, children));
+  }
+  if (commit.messages.length > 0) add(out, "message", messageStatements(e, commit));
+  if (!known.claimedNothing) add(out, "write", [deleteClaimedStatement(e)]);
+  if (!keysUnchanged(commit, known)) add(out, "write", [updateKeysStatement(e, commit)]);
+  add(out, "release", [updateAndReleaseStatement(e, commit)]);
+  add(out, "nextVisible", [nextVisibleStatement(e.id)]);
+  return out;
 }

@@ -35,11 +35,29 @@ export function valuesStatements(
   head: readonly SqlValue[] = [],
   tail: readonly SqlValue[] = [],
 ): SqlStatement[] {
+  if (rows.length === 0) return [];
   const width = rows[0]?.length ?? 0;
+  if (rows.length <= maxRowsPerStatement) {
+    return [{ sql: builtSql(build, width, rows.length), args: argsOf(rows, head, tail) }];
+  }
   return chunks(rows).map((chunk) => ({
     sql: builtSql(build, width, chunk.length),
-    args: [...head, ...chunk.flat(), ...tail],
+    args: argsOf(chunk, head, tail),
   }));
+}
+
+// `[...head, ...rows.flat(), ...tail]` without the intermediate arrays: commits build these for
+// every statement they write.
+function argsOf(
+  rows: readonly (readonly SqlValue[])[],
+  head: readonly SqlValue[],
+  tail: readonly SqlValue[],
+): SqlValue[] {
+  const args: SqlValue[] = [];
+  for (const value of head) args.push(value);
+  for (const row of rows) for (const value of row) args.push(value);
+  for (const value of tail) args.push(value);
+  return args;
 }
 
 /** Row counts up to this have their statement text kept per builder. */

@@ -31,20 +31,20 @@ function claimedOf(row: readonly SqlValue[]): Claimed {
   };
 }
 
-function firstArrival(events: readonly Claimed[]): [number, number] {
+/** When the instance's first claimed event arrived: its earliest visible time, then sequence. */
+interface Arrival {
+  readonly visibleAt: number;
+  readonly sequence: number;
+}
+
+function firstArrival(events: readonly Claimed[]): Arrival {
   let visibleAt = Number.POSITIVE_INFINITY;
   let sequence = Number.POSITIVE_INFINITY;
   for (const e of events) {
     visibleAt = Math.min(visibleAt, e.visibleAt);
     sequence = Math.min(sequence, e.sequence);
   }
-  return [visibleAt, sequence];
-}
-
-function byFirstArrival(a: readonly Claimed[], b: readonly Claimed[]): number {
-  const [av, as] = firstArrival(a);
-  const [bv, bs] = firstArrival(b);
-  return av - bv || as - bs;
+  return { visibleAt, sequence };
 }
 
 function historyRowsOf(rows: readonly (readonly SqlValue[])[]): Map<string, HistoryRows> {
@@ -77,23 +77,29 @@ export function orchestrationItems(
   const history = historyRowsOf(results[2]?.rows ?? []);
   const locked = (results[0]?.rows ?? []).map((row) => text(row[0], "InstanceID"));
   const events = (id: string) => claimed.get(id) ?? [];
+  const arrivals = new Map(locked.map((id) => [id, firstArrival(events(id))]));
+  const arrival = (id: string) => arrivals.get(id) as Arrival;
+  const byFirstArrival = (a: string, b: string) => {
+    const x = arrival(a);
+    const y = arrival(b);
+    return x.visibleAt - y.visibleAt || x.sequence - y.sequence;
+  };
   const needsHistory: string[] = [];
-  const items = locked
-    .sort((a, b) => byFirstArrival(events(a), events(b)))
-    .map((instanceId) => {
-      const newEvents = [...events(instanceId)].sort((a, b) => a.sequence - b.sequence);
-      const maxDequeue = Math.max(1, ...newEvents.map((e) => e.dequeueCount));
-      const past = historyOf(instanceId, history.get(instanceId));
-      if (past === undefined) needsHistory.push(instanceId);
-      return {
-        instanceId,
-        lockToken,
-        lockExpiresAtMs,
-        history: past ?? [],
-        newEvents: newEvents.map((e) => e.event),
-        retryCount: maxDequeue - 1,
-      };
-    });
+  const items = locked.sort(byFirstArrival).map((instanceId) => {
+    const newEvents = events(instanceId).sort((a, b) => a.sequence - b.sequence);
+    let maxDequeue = 1;
+    for (const e of newEvents) maxDequeue = Math.max(maxDequeue, e.dequeueCount);
+    const past = historyOf(instanceId, history.get(instanceId));
+    if (past === undefined) needsHistory.push(instanceId);
+    return {
+      instanceId,
+      lockToken,
+      lockExpiresAtMs,
+      history: past ?? [],
+      newEvents: newEvents.map((e) => e.event),
+      retryCount: maxDequeue - 1,
+    };
+  });
   return { items, needsHistory };
 }
 
