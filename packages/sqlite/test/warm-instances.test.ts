@@ -330,6 +330,76 @@ describe("sqlite history cache", () => {
     expect(renewed.history).toHaveLength(reset.appendHistory.length);
   });
 
+  it("reuses a short cached history read whole, with the events committed after it", async () => {
+    const [a, b] = await twoBackends();
+    await create(a, "exec-1");
+    const first = await episode(a, "exec-1", filler(2, "a"));
+    await raise(a);
+    const second = await lockIt(a);
+    // Short histories are read whole, but the cached events are not decoded again.
+    expect(second.history).toBe(first.history);
+    await a.completeOrchestrationWorkItem(second, commitOf(second, "exec-1", filler(1, "a2")));
+    await raise(b);
+    await episode(b, "exec-1", filler(3, "b"));
+    await raise(b, "Last");
+    const third = await lockIt(a);
+    expect(third.history).toBe(first.history);
+    expect(third.history).toEqual(await b.getOrchestrationHistory(id));
+  });
+
+  it("decodes a short history anew when the rows are another execution's, even where alike", async () => {
+    const [a, b] = await twoBackends();
+    // The same event object at the same position in both executions: equal bytes there.
+    const alike = eventRaisedEvent(++clock, "alike");
+    await create(a, "exec-1");
+    const item = await lockIt(a);
+    await a.completeOrchestrationWorkItem(item, commitOf(item, "exec-1", [alike]));
+    expect(await a.getOrchestrationHistory(id)).toHaveLength(3);
+    await raise(b);
+    const next = await lockIt(b);
+    const reset = commitOf(next, "exec-2", [], {
+      resetHistory: true,
+      appendHistory: [
+        orchestratorStartedEvent(++clock),
+        executionStartedEvent({ name: "Long", instanceId: id, executionId: "exec-2" }, ++clock),
+        alike,
+        ...filler(2, "b"),
+      ],
+    });
+    await b.completeOrchestrationWorkItem(next, reset);
+    await raise(b, "Last");
+    const again = await lockIt(a);
+    expect(again.history).toEqual(await b.getOrchestrationHistory(id));
+    expect(again.history).toHaveLength(5);
+  });
+
+  it("decodes a short history anew after a purge and a create of the same execution id", async () => {
+    const [a, b] = await twoBackends();
+    await create(a, "exec-1");
+    await episode(a, "exec-1", filler(1, "a"));
+    await raise(b);
+    const last = await lockIt(b);
+    await b.completeOrchestrationWorkItem(
+      last,
+      commitOf(last, "exec-1", [], {
+        instance: {
+          runtimeStatus: "COMPLETED",
+          executionId: "exec-1",
+          name: "Long",
+          createdAtMs: clock,
+          lastUpdatedAtMs: clock,
+          completedAtMs: clock,
+        },
+      }),
+    );
+    await b.purgeOrchestrationState(id);
+    await create(b, "exec-1");
+    await episode(b, "exec-1", filler(4, "b"));
+    await raise(b, "Last");
+    const again = await lockIt(a);
+    expect(again.history).toEqual(await b.getOrchestrationHistory(id));
+  });
+
   it("refuses a historyCacheSize that is not an integer from 0 to 4096", () => {
     for (const historyCacheSize of [-1, 1.5, 5000]) {
       expect(() => createSqliteBackend({ historyCacheSize })).toThrow(/^historyCacheSize:/);

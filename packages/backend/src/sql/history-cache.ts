@@ -193,7 +193,12 @@ export class HistoryCache {
     const entry = this.#known.get(instanceId);
     // Whatever the cache held, this work item now has the lease and the newest history.
     this.#known.delete(instanceId);
-    if (askedFrom === undefined) return this.lend(payloads.map((p) => decodeEvent(p)));
+    if (askedFrom === undefined) {
+      const prefix = entry === undefined ? undefined : this.#sameExecutionPrefix(entry, rows);
+      const history = prefix ?? [];
+      for (let i = history.length; i < payloads.length; i++) history.push(decodeEvent(payloads[i]));
+      return this.lend(history);
+    }
     // The rows start at the last event the plan knew: usable only with that same prefix, which
     // a commit or an eviction since the plan may have dropped.
     const last = askedFrom - 1;
@@ -208,6 +213,25 @@ export class HistoryCache {
     const history = entry.events;
     for (let i = 1; i < payloads.length; i++) history.push(decodeEvent(payloads[i]));
     return this.lend(history);
+  }
+
+  // A short history is read whole (not listed in the plan), but its cached events need not be
+  // decoded again when they are still the rows' start: the rows hold the same execution (its
+  // start row names the cached execution id) at least as far, and the row at the cached last
+  // event's position has that event's bytes. Within an execution history is append-only and
+  // every commit is lease-guarded, so the cached events are then the rows' first events.
+  #sameExecutionPrefix(entry: Known, rows: HistoryRows | undefined): HistoryEvent[] | undefined {
+    const cached = entry.events;
+    if (rows === undefined || rows.payloads.length < cached.length) return undefined;
+    const start = cached.findIndex((e) => e.eventType.case === "executionStarted");
+    const executionId = executionIdOf(cached);
+    if (start < 0 || executionId === undefined || rows.sequences[start] !== start) return undefined;
+    const last = cached.length - 1;
+    if (rows.sequences[last] !== last || !sameBytes(lastPayloadOf(entry), rows.payloads[last])) {
+      return undefined;
+    }
+    if (executionIdOf([decodeEvent(rows.payloads[start])]) !== executionId) return undefined;
+    return cached;
   }
 
   #remember(instanceId: string, events: HistoryEvent[], takeable: boolean): void {
