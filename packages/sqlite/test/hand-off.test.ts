@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { taskCompletedEvent, taskScheduledEvent } from "@durabletask/api";
-import type { Backend } from "@durabletask/backend";
+import { eventRaisedEvent, taskCompletedEvent, taskScheduledEvent } from "@durabletask/api";
+import type { Backend, OrchestrationWorkItem } from "@durabletask/backend";
 import { createInstance, episode, lockOne, sleep } from "@durabletask/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createSqliteBackend, type SqliteBackendOptions } from "../src/index.js";
@@ -237,6 +237,34 @@ describe("hand-off of ready work to this process's idle dispatcher", () => {
     expect(await there.getOrchestrationHistory("taken")).toEqual([]);
     const [waiting] = await there.lockOrchestrationWorkItems(5);
     expect(waiting?.instanceId).toBe("taken");
+  });
+
+  it("applies calls on a waiting create's id in call order: the first create wins", async () => {
+    const { here, there } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    const first = createInstance(here, "twice", { input: '"first"' });
+    const second = createInstance(here, "twice", { input: '"second"' }).catch((e: unknown) => e);
+    await first;
+    expect(await second).toMatchObject({ code: "InstanceExists" });
+    const stored = await there.getOrchestrationMetadata("twice");
+    expect(stored?.serializedInput).toBe('"first"');
+  });
+
+  it("delivers an event raised right after a create that waits for its episode", async () => {
+    const { here } = await twoProcesses();
+    expect(await here.lockOrchestrationWorkItems(5)).toEqual([]);
+    const creating = createInstance(here, "raised");
+    await here.addNewOrchestrationEvent("raised", eventRaisedEvent(Date.now(), "Go", '"now"'));
+    await creating;
+    const [item] = await here.lockOrchestrationWorkItems(5);
+    expect(item?.instanceId).toBe("raised");
+    expect(item?.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
+    await here.completeOrchestrationWorkItem(
+      item as OrchestrationWorkItem,
+      episode(item as OrchestrationWorkItem),
+    );
+    const [next] = await here.lockOrchestrationWorkItems(5);
+    expect(next?.newEvents.map((e) => e.eventType.case)).toEqual(["eventRaised"]);
   });
 
   it("commits waiting creates when the backend stops; another process runs them", async () => {

@@ -213,6 +213,7 @@ class SqlBackend implements Backend {
     this.#ready();
     const started = startedInstance(startEvent, "startEvent");
     const policy = reusePolicyOf(options?.reusePolicy);
+    if (this.#heldCreates.size > 0) await this.#heldCreateCommitted(started.instanceId);
     const now = this.#o.now();
     const held = this.#holdCreate(started, policy, now);
     if (held !== undefined) return held;
@@ -242,6 +243,7 @@ class SqlBackend implements Backend {
     this.#ready();
     assertInstanceId(instanceId);
     assertEvent(event, "event");
+    if (this.#heldCreates.size > 0) await this.#heldCreateCommitted(instanceId);
     const now = this.#o.now();
     this.#histories.eventQueued(instanceId);
     const results = await this.#batch(
@@ -767,6 +769,17 @@ class SqlBackend implements Backend {
       this.#orchestrationHandOffs.add([item], 1, nowMs);
       this.#listeners.work("orchestration", nowMs);
     });
+  }
+
+  /**
+   * Before a create of, or an event for, `instanceId`: a create of that id still held commits
+   * (alone) first, so calls on one id apply in the order they were made, as when creates were
+   * not held (the first create wins; an event raised right after a create finds the instance).
+   */
+  async #heldCreateCommitted(instanceId: string): Promise<void> {
+    for (const held of this.#heldCreates.values()) {
+      if (held.item.instanceId === instanceId) await (held.committed ?? this.#commitHeld(held));
+    }
   }
 
   /** Before another call on a held create's work item: the create commits (alone) first. */
