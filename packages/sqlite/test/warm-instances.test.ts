@@ -93,6 +93,23 @@ async function episode(backend: Backend, execution: string, extra: HistoryEvent[
   return item;
 }
 
+/** On `b`: completes execution `exec-1` of the instance, purges it and creates it anew, same ids. */
+async function completePurgeAndCreateAgain(b: Backend): Promise<void> {
+  await raise(b);
+  const item = await lockIt(b);
+  const instance = {
+    runtimeStatus: "COMPLETED" as const,
+    executionId: "exec-1",
+    name: "Long",
+    createdAtMs: clock,
+    lastUpdatedAtMs: clock,
+    completedAtMs: clock,
+  };
+  await b.completeOrchestrationWorkItem(item, commitOf(item, "exec-1", [], { instance }));
+  await b.purgeOrchestrationState(id);
+  await create(b, "exec-1");
+}
+
 /** `a` has committed a long history of the instance, so it keeps it in memory. */
 async function warm(a: Backend): Promise<void> {
   await create(a, "exec-1");
@@ -169,23 +186,7 @@ describe("sqlite history cache", () => {
   it("reads the whole history again after the instance was purged and created anew", async () => {
     const [a, b] = await twoBackends();
     await warm(a);
-    await raise(b);
-    const item = await lockIt(b);
-    await b.completeOrchestrationWorkItem(
-      item,
-      commitOf(item, "exec-1", [], {
-        instance: {
-          runtimeStatus: "COMPLETED",
-          executionId: "exec-1",
-          name: "Long",
-          createdAtMs: clock,
-          lastUpdatedAtMs: clock,
-          completedAtMs: clock,
-        },
-      }),
-    );
-    await b.purgeOrchestrationState(id);
-    await create(b, "exec-1");
+    await completePurgeAndCreateAgain(b);
     const fresh = await lockIt(a);
     expect(fresh.history).toEqual([]);
     expect(fresh.newEvents.map((e) => e.eventType.case)).toEqual(["executionStarted"]);
@@ -377,23 +378,7 @@ describe("sqlite history cache", () => {
     const [a, b] = await twoBackends();
     await create(a, "exec-1");
     await episode(a, "exec-1", filler(1, "a"));
-    await raise(b);
-    const last = await lockIt(b);
-    await b.completeOrchestrationWorkItem(
-      last,
-      commitOf(last, "exec-1", [], {
-        instance: {
-          runtimeStatus: "COMPLETED",
-          executionId: "exec-1",
-          name: "Long",
-          createdAtMs: clock,
-          lastUpdatedAtMs: clock,
-          completedAtMs: clock,
-        },
-      }),
-    );
-    await b.purgeOrchestrationState(id);
-    await create(b, "exec-1");
+    await completePurgeAndCreateAgain(b);
     await episode(b, "exec-1", filler(4, "b"));
     await raise(b, "Last");
     const again = await lockIt(a);
