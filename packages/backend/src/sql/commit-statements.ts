@@ -44,7 +44,11 @@ interface Episode {
 }
 
 /** Appends `statements` to `out` with role `r`. */
-function add(out: CommitStatement[], r: CommitRole, statements: readonly SqlStatement[]): void {
+export function addWithRole(
+  out: CommitStatement[],
+  r: CommitRole,
+  statements: readonly SqlStatement[],
+): void {
   for (const { sql, args } of statements) out.push({ sql, args, role: r });
 }
 
@@ -150,7 +154,7 @@ function activityStatements(
   const rows = commit.activities.map((event) => [encodeEvent(event)]);
   const leased = Math.min(handOff?.count ?? 0, rows.length);
   if (handOff === undefined || leased <= 0) {
-    add(
+    addWithRole(
       out,
       "write",
       valuesStatements(rows, insertActivities, [e.id, e.executionId, e.nowMs], e.lease),
@@ -159,7 +163,7 @@ function activityStatements(
   }
   const { token, expiresAtMs } = handOff;
   const head = leased === rows.length ? rows : rows.slice(0, leased);
-  add(
+  addWithRole(
     out,
     "handOff",
     valuesStatements(
@@ -170,7 +174,7 @@ function activityStatements(
     ),
   );
   if (leased === rows.length) return;
-  add(
+  addWithRole(
     out,
     "write",
     valuesStatements(rows.slice(leased), insertActivities, [e.id, e.executionId, e.nowMs], e.lease),
@@ -335,20 +339,20 @@ export function commitStatements(
   };
   const base = commit.resetHistory ? 0 : item.history.length;
   const out: CommitStatement[] = [];
-  add(out, "write", historyStatements(e, base, commit));
-  add(out, "write", cancelStatements(e, commit));
+  addWithRole(out, "write", historyStatements(e, base, commit));
+  addWithRole(out, "write", cancelStatements(e, commit));
   activityStatements(out, e, commit, handOff);
-  if (commit.timers.length > 0) add(out, "write", timerStatements(e, commit));
+  if (commit.timers.length > 0) addWithRole(out, "write", timerStatements(e, commit));
   if (children.length > 0) {
-    add(out, "write", replaceTerminalChildren(e, children));
-    add(out, "write", createChildren(e, children));
-    add(out, "childStart", queueChildStarts(e, children));
-    add(out, "conflict", queueConflicts(e, commit, children));
+    addWithRole(out, "write", replaceTerminalChildren(e, children));
+    addWithRole(out, "write", createChildren(e, children));
+    addWithRole(out, "childStart", queueChildStarts(e, children));
+    addWithRole(out, "conflict", queueConflicts(e, commit, children));
   }
-  if (commit.messages.length > 0) add(out, "message", messageStatements(e, commit));
-  if (!known.claimedNothing) add(out, "write", [deleteClaimedStatement(e)]);
-  if (!keysUnchanged(commit, known)) add(out, "write", [updateKeysStatement(e, commit)]);
-  add(out, "release", [updateAndReleaseStatement(e, commit)]);
-  add(out, "nextVisible", [nextVisibleStatement(e.id)]);
+  if (commit.messages.length > 0) addWithRole(out, "message", messageStatements(e, commit));
+  if (!known.claimedNothing) addWithRole(out, "write", [deleteClaimedStatement(e)]);
+  if (!keysUnchanged(commit, known)) addWithRole(out, "write", [updateKeysStatement(e, commit)]);
+  addWithRole(out, "release", [updateAndReleaseStatement(e, commit)]);
+  addWithRole(out, "nextVisible", [nextVisibleStatement(e.id)]);
   return out;
 }

@@ -45,6 +45,7 @@ import {
 import { announceNextVisible, CommitOutcome } from "./commit-outcome.js";
 import {
   type ActivityHandOff,
+  addWithRole,
   type CommitStatement,
   childrenOf,
   commitStatements,
@@ -495,10 +496,9 @@ class SqlBackend implements Backend {
     );
     // The lease's conditions establish what the row holds, and the episode claimed no rows.
     const known = { claimedNothing: true, stored: { executionId: item.executionId, createdAtMs } };
-    const statements: CommitStatement[] = [
-      ...before.map((statement) => ({ ...statement, role: "write" as const })),
-      ...commitStatements(episode, commit, children, now, handOff, known),
-    ];
+    const statements: CommitStatement[] = [];
+    addWithRole(statements, "write", before);
+    statements.push(...commitStatements(episode, commit, children, now, handOff, known));
     let results: SqlResult[];
     try {
       results = await this.#batch("completeActivityWithEpisode", statements, "write");
@@ -778,14 +778,14 @@ class SqlBackend implements Backend {
    */
   async #heldCreateCommitted(instanceId: string): Promise<void> {
     for (const held of this.#heldCreates.values()) {
-      if (held.item.instanceId === instanceId) await (held.committed ?? this.#commitHeld(held));
+      if (held.item.instanceId === instanceId) await this.#commitHeld(held);
     }
   }
 
   /** Before another call on a held create's work item: the create commits (alone) first. */
   async #createCommitted(item: OrchestrationWorkItem): Promise<void> {
     const held = this.#heldCreates.get(item.lockToken);
-    if (held !== undefined) await (held.committed ?? this.#commitHeld(held));
+    if (held !== undefined) await this.#commitHeld(held);
   }
 
   /**
@@ -818,7 +818,8 @@ class SqlBackend implements Backend {
     );
     const children = episode === undefined ? [] : childrenOf(episode);
     const handOff = episode && this.#reserveActivityHandOff(episode, now);
-    const statements: CommitStatement[] = create.map((s) => ({ ...s, role: "write" as const }));
+    const statements: CommitStatement[] = [];
+    addWithRole(statements, "write", create);
     if (episode !== undefined) {
       statements.push(...commitStatements(item, episode, children, now, handOff));
       this.#histories.delete(item.instanceId);
