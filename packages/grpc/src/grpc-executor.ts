@@ -14,6 +14,7 @@ import {
   type WorkItem,
   WorkItemSchema,
 } from "@durabletask/api/proto";
+import { minHeldPastEvents, withHistoryTail } from "./history-tails.js";
 
 type Kind = "orchestration" | "activity";
 
@@ -27,14 +28,19 @@ export interface WorkItemStream {
   readonly maxActivities: number;
   /** A label for logs (peer, user agent). */
   readonly label: string;
+  /** The worker keeps histories: it may be sent history tails (see history-tails.ts). */
+  readonly historyTails?: boolean | undefined;
 }
 
 interface Pending {
   readonly kind: Kind;
-  readonly token: string;
+  /** Changes when an episode sent as a history tail is sent again whole. */
+  token: string;
   readonly key: string;
   readonly workItem: WorkItem;
   stream: WorkItemStream | undefined;
+  /** Its last send to a stream left out the history the stream was believed to hold. */
+  sentTail: boolean;
   settle(response: OrchestratorResponse | ActivityResponse | Error): void;
 }
 
@@ -43,7 +49,17 @@ interface StreamState {
   readonly items: Set<Pending>;
   orchestrations: number;
   activities: number;
+  /**
+   * For a stream of a worker that keeps histories: by instance id, the execution and number of
+   * past events of the latest episode sent to it, least recently sent first.
+   */
+  readonly held:
+    | Map<string, { readonly executionId: string; readonly pastEvents: number }>
+    | undefined;
 }
+
+/** Most instances whose history a stream is remembered to hold. */
+const maxHeldPerStream = 10_000;
 
 /** Options of {@link createGrpcExecutor}. */
 export interface GrpcExecutorOptions {
@@ -128,7 +144,13 @@ export class GrpcExecutor implements Executor {
 
   /** Registers a connected stream and sends it whatever is waiting. */
   connect(stream: WorkItemStream): void {
-    this.streams.set(stream, { stream, items: new Set(), orchestrations: 0, activities: 0 });
+    this.streams.set(stream, {
+      stream,
+      items: new Set(),
+      orchestrations: 0,
+      activities: 0,
+      held: stream.historyTails === true ? new Map() : undefined,
+    });
     this.logger.info("work item stream connected", {
       stream: stream.label,
       streams: this.streams.size,
@@ -153,9 +175,31 @@ export class GrpcExecutor implements Executor {
     this.dispatch();
   }
 
-  /** Completes an episode; `NotFound`-style error when no such work item is outstanding. */
+  /**
+   * Completes an episode; `NotFound`-style error when no such work item is outstanding. An
+   * answer of `requiresHistory` to a history tail sends the episode again, whole.
+   */
   completeOrchestration(response: OrchestratorResponse): void {
     const pending = this.find("orchestration", response.completionToken, response.instanceId);
+    const state = pending.stream === undefined ? undefined : this.streams.get(pending.stream);
+    const request = requestOf(pending);
+    if (response.requiresHistory) {
+      // A pending without a stream waits for another one (its own closed): it is sent again.
+      if (state === undefined) return;
+      if (pending.sentTail && request !== undefined) {
+        this.resendWhole(pending, request, state);
+      } else {
+        const why = "requiresHistory: the worker asked for the history of an episode sent whole.";
+        this.finish(pending, new DurableTaskError("InvalidArgument", why));
+      }
+      return;
+    }
+    if (
+      request !== undefined &&
+      response.actions.some((a) => a.orchestratorActionType.case === "completeOrchestration")
+    ) {
+      state?.held?.delete(request.instanceId);
+    }
     this.finish(pending, response);
   }
 
@@ -207,6 +251,7 @@ export class GrpcExecutor implements Executor {
         key,
         workItem,
         stream: undefined,
+        sentTail: false,
         settle: (outcome) => {
           options.signal?.removeEventListener("abort", onAbort);
           if (outcome instanceof Error) reject(outcome);
@@ -274,8 +319,65 @@ export class GrpcExecutor implements Executor {
     state.items.add(pending);
     if (pending.kind === "orchestration") state.orchestrations++;
     else state.activities++;
+    this.send(state, this.outgoing(pending, state));
+  }
+
+  /** Sends an episode again with its whole history, under a new token, on the same stream. */
+  private resendWhole(pending: Pending, request: OrchestratorRequest, state: StreamState): void {
+    this.byToken.delete(pending.token);
+    pending.token = crypto.randomUUID();
+    pending.workItem.completionToken = pending.token;
+    pending.sentTail = false;
+    this.byToken.set(pending.token, pending);
+    this.hold(state, request);
+    this.send(state, pending.workItem);
+  }
+
+  /**
+   * What to send `state`'s stream for `pending`: the work item, or for an execution whose
+   * earlier episode the stream was sent a history tail (see history-tails.ts). Remembers what the
+   * stream now holds.
+   */
+  private outgoing(pending: Pending, state: StreamState): WorkItem {
+    pending.sentTail = false;
+    const request = requestOf(pending);
+    if (state.held === undefined || request === undefined) return pending.workItem;
+    const { pastEvents } = request;
+    const executionId = request.executionId ?? "";
+    const held = state.held.get(request.instanceId);
+    this.hold(state, request);
+    if (
+      held === undefined ||
+      held.executionId !== executionId ||
+      held.pastEvents < minHeldPastEvents ||
+      held.pastEvents > pastEvents.length
+    ) {
+      return pending.workItem;
+    }
+    pending.sentTail = true;
+    return create(WorkItemSchema, {
+      completionToken: pending.workItem.completionToken,
+      request: {
+        case: "orchestratorRequest",
+        value: withHistoryTail(request, held.pastEvents - 1),
+      },
+    });
+  }
+
+  /** Remembers that `state`'s stream now holds `request`'s past events (when worth a tail). */
+  private hold(state: StreamState, request: OrchestratorRequest): void {
+    const { held } = state;
+    if (held === undefined) return;
+    held.delete(request.instanceId);
+    if (request.pastEvents.length < minHeldPastEvents) return;
+    const executionId = request.executionId ?? "";
+    held.set(request.instanceId, { executionId, pastEvents: request.pastEvents.length });
+    if (held.size > maxHeldPerStream) held.delete(held.keys().next().value as string);
+  }
+
+  private send(state: StreamState, item: WorkItem): void {
     try {
-      state.stream.send(pending.workItem);
+      state.stream.send(item);
     } catch (error) {
       this.logger.warn("failed to send a work item; the stream is closed", {
         stream: state.stream.label,
@@ -309,6 +411,11 @@ export class GrpcExecutor implements Executor {
       }
     }
   }
+}
+
+function requestOf(pending: Pending): OrchestratorRequest | undefined {
+  const { request } = pending.workItem;
+  return request.case === "orchestratorRequest" ? request.value : undefined;
 }
 
 function activityKey(instanceId: string, taskId: number): string {

@@ -13,6 +13,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { GrpcExecutor, WorkItemStream } from "./grpc-executor.js";
+import { historyTailsHeader } from "./history-tails.js";
 import { grpcServiceDefinition } from "./service-definition.js";
 import { type CallContext, createSidecarService } from "./sidecar-service.js";
 
@@ -204,6 +205,7 @@ function serveWorkItems(
     label: peer,
     maxOrchestrations: req.maxConcurrentOrchestrationWorkItems,
     maxActivities: req.maxConcurrentActivityWorkItems,
+    historyTails: call.metadata.get(historyTailsHeader)[0] === "1",
     send(item) {
       if (call.cancelled || call.destroyed) throw new Error("stream closed");
       call.write(item);

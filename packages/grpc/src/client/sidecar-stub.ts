@@ -52,6 +52,8 @@ export interface StubCallOptions {
   readonly deadlineMs?: number | undefined;
   /** Cancels the call (CANCELLED → `Aborted`). */
   readonly signal?: AbortSignal | undefined;
+  /** Metadata of this call only, added to the connection's. */
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A typed `TaskHubSidecarService` client over one `@grpc/grpc-js` channel. */
@@ -145,8 +147,9 @@ export function createSidecarStub(options: SidecarStubOptions = {}): SidecarStub
   // Calls in flight, so that close() can end long polls and streams instead of leaving them.
   const open = new Set<{ cancel(): void }>();
 
-  function metadata(): Metadata {
+  function metadata(extra: Readonly<Record<string, string>> = {}): Metadata {
     const result = new Metadata();
+    for (const [key, value] of Object.entries(extra)) result.set(key, value);
     if (metadataOf === undefined) return result;
     try {
       for (const [key, value] of Object.entries(metadataOf())) result.set(key, value);
@@ -185,7 +188,7 @@ export function createSidecarStub(options: SidecarStubOptions = {}): SidecarStub
     const callOptions =
       options.deadlineMs === undefined || far ? {} : { deadline: options.deadlineMs };
     const fn = client[method] as (...args: unknown[]) => ClientUnaryCall;
-    const args: unknown[] = [message, metadata(), callOptions];
+    const args: unknown[] = [message, metadata(options.metadata), callOptions];
     if (callback !== undefined) args.push(callback);
     return fn.apply(client, args);
   }

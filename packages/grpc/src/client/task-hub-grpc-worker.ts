@@ -39,6 +39,14 @@ export interface TaskHubGrpcWorkerOptions extends SidecarConnectionOptions {
    * rejects with `Unavailable`; default 30,000 ms.
    */
   readonly startTimeoutMs?: number | undefined;
+  /**
+   * Most history events this worker keeps between episodes, over all instances (least recently
+   * used dropped first); default 100,000, 0 keeps none. With them this package's sidecar sends
+   * an instance's next episode only the history this worker has not seen, instead of all of it,
+   * so a long orchestration's episodes do not grow more expensive with every step. Histories
+   * shorter than 32 events and those of ended executions are not kept. Other sidecars ignore it.
+   */
+  readonly heldHistoryEvents?: number | undefined;
 }
 
 /** Runs a registry's orchestrations and activities for a sidecar, out of process. */
@@ -141,6 +149,7 @@ function settingsOf(options: TaskHubGrpcWorkerOptions): WorkerSessionOptions {
     ),
     maxConcurrentActivities: limitOf(options.maxConcurrentActivities, "maxConcurrentActivities"),
     reconnect: reconnectOf(options.reconnect),
+    heldHistoryEvents: countOf(options.heldHistoryEvents, "heldHistoryEvents", 100_000),
   };
 }
 
@@ -149,6 +158,14 @@ function limitOf(value: unknown, field: string): number {
   if (value === undefined) return 100;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 0x7fffffff) {
     throw invalidArgument(field, `must be an integer ≥ 1, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function countOf(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw invalidArgument(field, `must be an integer ≥ 0, got ${describe(value)}`);
   }
   return value;
 }

@@ -6,7 +6,9 @@ import {
   type WorkItem,
 } from "@durabletask/api/proto";
 import { withRemoteParent } from "@durabletask/backend";
+import { tailFromOf } from "../history-tails.js";
 import { backoffDelayMs, sleep } from "./backoff.js";
+import type { HeldHistories } from "./held-histories.js";
 import type { RequestOf, SidecarStub, UnaryMethod } from "./sidecar-stub.js";
 
 type Kind = "orchestration" | "activity";
@@ -18,6 +20,8 @@ export interface WorkItemRunnerOptions {
   readonly logger: Logger;
   readonly maxConcurrentOrchestrations: number;
   readonly maxConcurrentActivities: number;
+  /** Histories kept for the sidecar's history tails; `undefined` when the worker keeps none. */
+  readonly histories?: HeldHistories | undefined;
 }
 
 interface Lane {
@@ -188,11 +192,25 @@ export class WorkItemRunner {
     return true;
   }
 
-  async #runOrchestration(request: OrchestratorRequest, active: Active): Promise<void> {
-    const { executor, logger } = this.#options;
+  async #runOrchestration(sent: OrchestratorRequest, active: Active): Promise<void> {
+    const { executor, logger, histories } = this.#options;
+    const request = this.#wholeHistoryOf(sent);
+    if (request === undefined) {
+      logger.debug("asking the sidecar for a history this worker does not hold", {
+        instanceId: sent.instanceId,
+      });
+      const ask = {
+        instanceId: sent.instanceId,
+        completionToken: active.token,
+        requiresHistory: true,
+      };
+      await this.#deliver("completeOrchestratorTask", ask, sent.instanceId);
+      return;
+    }
     let response: Awaited<ReturnType<Executor["executeOrchestrator"]>>;
     try {
       response = await executor.executeOrchestrator(request);
+      histories?.remember(request, response);
     } catch (error) {
       logger.error("orchestrator execution failed; giving the work item back", {
         instanceId: request.instanceId,
@@ -205,6 +223,13 @@ export class WorkItemRunner {
     response.instanceId ||= request.instanceId;
     response.completionToken = active.token;
     await this.#deliver("completeOrchestratorTask", response, request.instanceId);
+  }
+
+  /** `sent` with its whole history; `undefined` for a tail of a history not held here. */
+  #wholeHistoryOf(sent: OrchestratorRequest): OrchestratorRequest | undefined {
+    const from = tailFromOf(sent);
+    if (from === undefined) return sent;
+    return this.#options.histories?.expand(sent, from);
   }
 
   async #runActivity(request: ActivityRequest, active: Active): Promise<void> {

@@ -1,7 +1,9 @@
 import { DurableTaskError, type Executor, type Logger } from "@durabletask/api";
 import type { WorkItem } from "@durabletask/api/proto";
 import type { ClientReadableStream } from "@grpc/grpc-js";
+import { historyTailsHeader } from "../history-tails.js";
 import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.js";
+import { HeldHistories } from "./held-histories.js";
 import {
   createSidecarStub,
   type SidecarConnectionOptions,
@@ -17,6 +19,8 @@ export interface WorkerSessionOptions {
   readonly maxConcurrentOrchestrations: number;
   readonly maxConcurrentActivities: number;
   readonly reconnect: BackoffOptions;
+  /** Most history events kept for the sidecar's history tails; 0 keeps none. */
+  readonly heldHistoryEvents: number;
 }
 
 /** Deadline of each `Hello`, so that a black-holed connection does not stall reconnecting. */
@@ -56,6 +60,8 @@ export class WorkerSession {
       logger: options.logger,
       maxConcurrentOrchestrations: options.maxConcurrentOrchestrations,
       maxConcurrentActivities: options.maxConcurrentActivities,
+      histories:
+        options.heldHistoryEvents > 0 ? new HeldHistories(options.heldHistoryEvents) : undefined,
     });
     this.#connected = new Promise((resolve) => {
       this.#onConnected = resolve;
@@ -129,7 +135,10 @@ export class WorkerSession {
         maxConcurrentOrchestrationWorkItems: this.#options.maxConcurrentOrchestrations,
         maxConcurrentActivityWorkItems: this.#options.maxConcurrentActivities,
       },
-      { signal },
+      {
+        signal,
+        metadata: this.#options.heldHistoryEvents > 0 ? { [historyTailsHeader]: "1" } : {},
+      },
     );
     this.#options.logger.info("connected to the sidecar", { address: this.#stub.address });
     return stream;

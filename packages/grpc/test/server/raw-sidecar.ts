@@ -13,6 +13,7 @@ import {
   type Client,
   type ClientReadableStream,
   credentials,
+  Metadata,
   makeGenericClientConstructor,
   type ServiceError,
 } from "@grpc/grpc-js";
@@ -26,7 +27,10 @@ import {
 type Callback = (error: ServiceError | null, response: unknown) => void;
 type RawClient = Client &
   Record<string, (request: unknown, callback: Callback) => void> & {
-    getWorkItems(request: wire.GetWorkItemsRequest): ClientReadableStream<wire.WorkItem>;
+    getWorkItems(
+      request: wire.GetWorkItemsRequest,
+      metadata?: Metadata,
+    ): ClientReadableStream<wire.WorkItem>;
   };
 
 /** A started sidecar with a raw client; `stop()` closes everything. */
@@ -40,7 +44,10 @@ export interface RawSidecar {
     init: MessageInitShape<I>,
   ): Promise<O>;
   /** Opens a GetWorkItems stream that collects what it receives. */
-  connectWorker(init?: MessageInitShape<typeof wire.GetWorkItemsRequestSchema>): FakeWorker;
+  connectWorker(
+    init?: MessageInitShape<typeof wire.GetWorkItemsRequestSchema>,
+    metadata?: Readonly<Record<string, string>>,
+  ): FakeWorker;
   stop(): Promise<void>;
 }
 
@@ -90,8 +97,10 @@ export async function startRawSidecar(
         ),
       );
     },
-    connectWorker(init = {}) {
-      const stream = client.getWorkItems(create(wire.GetWorkItemsRequestSchema, init));
+    connectWorker(init = {}, headers = {}) {
+      const metadata = new Metadata();
+      for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+      const stream = client.getWorkItems(create(wire.GetWorkItemsRequestSchema, init), metadata);
       streams.push(stream);
       return fakeWorker(stream);
     },
