@@ -1,6 +1,7 @@
 import {
   assertNonNegativeMs,
   describe,
+  integerOption,
   invalidArgument,
   type Logger,
   silentLogger,
@@ -149,7 +150,12 @@ function settingsOf(options: TaskHubGrpcWorkerOptions): WorkerSessionOptions {
     ),
     maxConcurrentActivities: limitOf(options.maxConcurrentActivities, "maxConcurrentActivities"),
     reconnect: reconnectOf(options.reconnect),
-    heldHistoryEvents: countOf(options.heldHistoryEvents, "heldHistoryEvents", 100_000),
+    heldHistoryEvents: integerOption(
+      options.heldHistoryEvents,
+      "heldHistoryEvents",
+      100_000,
+      1_000_000_000,
+    ),
   };
 }
 
@@ -158,14 +164,6 @@ function limitOf(value: unknown, field: string): number {
   if (value === undefined) return 100;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 0x7fffffff) {
     throw invalidArgument(field, `must be an integer ≥ 1, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function countOf(value: unknown, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(field, `must be an integer ≥ 0, got ${describe(value)}`);
   }
   return value;
 }
