@@ -14,7 +14,7 @@ import {
   type WorkItem,
   WorkItemSchema,
 } from "@durabletask/api/proto";
-import { minHeldPastEvents, withHistoryTail } from "./history-tails.js";
+import { endsExecution, minHeldPastEvents, withHistoryTail } from "./history-tails.js";
 
 type Kind = "orchestration" | "activity";
 
@@ -194,12 +194,7 @@ export class GrpcExecutor implements Executor {
       }
       return;
     }
-    if (
-      request !== undefined &&
-      response.actions.some((a) => a.orchestratorActionType.case === "completeOrchestration")
-    ) {
-      state?.held?.delete(request.instanceId);
-    }
+    if (request !== undefined && endsExecution(response)) state?.held?.delete(request.instanceId);
     this.finish(pending, response);
   }
 
@@ -342,15 +337,13 @@ export class GrpcExecutor implements Executor {
     pending.sentTail = false;
     const request = requestOf(pending);
     if (state.held === undefined || request === undefined) return pending.workItem;
-    const { pastEvents } = request;
-    const executionId = request.executionId ?? "";
     const held = state.held.get(request.instanceId);
     this.hold(state, request);
+    // Only histories of at least minHeldPastEvents are held (see hold).
     if (
       held === undefined ||
-      held.executionId !== executionId ||
-      held.pastEvents < minHeldPastEvents ||
-      held.pastEvents > pastEvents.length
+      held.executionId !== (request.executionId ?? "") ||
+      held.pastEvents > request.pastEvents.length
     ) {
       return pending.workItem;
     }

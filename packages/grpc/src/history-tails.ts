@@ -1,6 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
-import { type OrchestratorRequest, OrchestratorRequestSchema } from "@durabletask/api/proto";
+import {
+  type OrchestratorRequest,
+  OrchestratorRequestSchema,
+  type OrchestratorResponse,
+} from "@durabletask/api/proto";
 
 /**
  * History tails: how this package's sidecar and gRPC worker avoid sending an instance's whole
@@ -31,6 +35,11 @@ export const historyTailFromProperty = "durabletask.historyTailFrom";
 
 /** Histories shorter than this are always sent whole (a tail would save little). */
 export const minHeldPastEvents = 32;
+
+/** Whether `response` ends its execution (completes, fails, continues as new): nothing to hold. */
+export function endsExecution(response: OrchestratorResponse): boolean {
+  return response.actions.some((a) => a.orchestratorActionType.case === "completeOrchestration");
+}
 
 /** The history position of `request`'s first past event; `undefined` for a full history. */
 export function tailFromOf(request: OrchestratorRequest): number | undefined {

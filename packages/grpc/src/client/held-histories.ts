@@ -5,7 +5,7 @@ import {
   type OrchestratorRequest,
   type OrchestratorResponse,
 } from "@durabletask/api/proto";
-import { minHeldPastEvents } from "../history-tails.js";
+import { endsExecution, minHeldPastEvents } from "../history-tails.js";
 
 interface Held {
   readonly executionId: string;
@@ -63,11 +63,13 @@ export class HeldHistories {
   remember(request: OrchestratorRequest, response: OrchestratorResponse): void {
     const previous = this.#byInstance.get(request.instanceId);
     if (previous !== undefined) this.#forget(request.instanceId, previous);
-    const ended = response.actions.some(
-      (action) => action.orchestratorActionType.case === "completeOrchestration",
-    );
     const events = request.pastEvents;
-    if (ended || events.length < minHeldPastEvents || events.length > this.#maxEvents) return;
+    if (
+      endsExecution(response) ||
+      events.length < minHeldPastEvents ||
+      events.length > this.#maxEvents
+    )
+      return;
     this.#byInstance.set(request.instanceId, {
       executionId: request.executionId ?? "",
       events: events as HistoryEvent[],

@@ -147,9 +147,10 @@ export function createSidecarStub(options: SidecarStubOptions = {}): SidecarStub
   // Calls in flight, so that close() can end long polls and streams instead of leaving them.
   const open = new Set<{ cancel(): void }>();
 
-  function metadata(extra: Readonly<Record<string, string>> = {}): Metadata {
+  function metadata(extra: Readonly<Record<string, string>> | undefined): Metadata {
     const result = new Metadata();
-    for (const [key, value] of Object.entries(extra)) result.set(key, value);
+    if (extra !== undefined)
+      for (const [key, value] of Object.entries(extra)) result.set(key, value);
     if (metadataOf === undefined) return result;
     try {
       for (const [key, value] of Object.entries(metadataOf())) result.set(key, value);

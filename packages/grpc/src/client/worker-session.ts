@@ -137,7 +137,7 @@ export class WorkerSession {
       },
       {
         signal,
-        metadata: this.#options.heldHistoryEvents > 0 ? { [historyTailsHeader]: "1" } : {},
+        metadata: this.#options.heldHistoryEvents > 0 ? { [historyTailsHeader]: "1" } : undefined,
       },
     );
     this.#options.logger.info("connected to the sidecar", { address: this.#stub.address });
