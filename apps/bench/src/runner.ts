@@ -67,10 +67,6 @@ export async function runBench(
         log(`[${repeat}/${config.repeat}] ${mode.name} ${ceilingWorkload}: ${describe(ceiling)}`);
       }
       for (const workload of selected) {
-        if (workload.unsupportedModes?.includes(mode.name)) {
-          if (repeat === 1) log(`${workload.name} does not run in ${mode.name}: skipped`);
-          continue;
-        }
         const figures = withCeilingRatio(
           await runWorkload(config, mode, workload, settings),
           ceiling,
@@ -155,7 +151,7 @@ async function runEmbedded(
   try {
     await engine.beginMeasure?.();
     const cpuStart = process.cpuUsage();
-    const run = await workload.run(engine.client, settings);
+    const run = await workload.run(engine.client, settings, {});
     const cpu = process.cpuUsage(cpuStart);
     const own = (await engine.endMeasure?.(run.orchestrations)) ?? {};
     completed = await workload.countCompleted(engine.client);

@@ -196,6 +196,52 @@ describe("bench --smoke", () => {
     expect(existsSync(stores) && readdirSync(stores)).toEqual([]);
   }, 120_000);
 
+  it("measures W2–W5 through the sidecar, with the official SDK's worker and with ours", async () => {
+    const jsonPath = join(tmp, "smoke-sidecar-w2-w5.json");
+    const stores = join(tmp, "stores-sidecar-w2-w5");
+    mkdirSync(stores);
+    const code = await runBenchCli([
+      ...[
+        "--smoke",
+        "--workload",
+        "W2,W3,W4,W5",
+        "--mode",
+        "sidecar-microsoft,sidecar-grpc-worker",
+      ],
+      ...["--timer-ms", "300", "--json", jsonPath, "--tmp", stores],
+    ]);
+    expect(code).toBe(0);
+    const report = JSON.parse(readFileSync(jsonPath, "utf8")) as BenchReport;
+    for (const mode of ["sidecar-microsoft", "sidecar-grpc-worker"]) {
+      const at = (workload: string, metric: string) =>
+        figure(report, workload, mode, metric).median;
+      // Every orchestration completed with the output the workload's own orchestrator gives.
+      expect(at("W2", "completed")).toBe(4);
+      expect(at("W3", "completed")).toBe(1);
+      expect(at("W4", "completed")).toBe(50);
+      expect(at("W5", "completed")).toBe(20);
+      // Histories read through the client: the fan-out joins in few episodes; the sequence
+      // runs one to start and one per activity result.
+      expect(at("W2", "fanout_small_episodes")).toBeGreaterThanOrEqual(2);
+      expect(at("W3", "episodes")).toBe(61);
+      expect(at("W3", "last_to_first_ratio")).toBeGreaterThan(0);
+      // W4 reads the sidecar's memory (the engine's process), not the workload process's.
+      const rss = at("W4", "rss_all_waiting_mb");
+      expect(rss).toBeGreaterThan(30);
+      expect(at("W4", "peak_rss_until_all_waiting_mb")).toBeGreaterThanOrEqual(rss);
+      expect(at("W4", "peak_rss_until_all_waiting_mb")).toBeLessThanOrEqual(
+        at("W4", "sidecar_peak_rss_mb"),
+      );
+      expect(at("W4", "workload_rss_all_waiting_mb")).toBeGreaterThan(30);
+      expect(at("W4", "completions_per_s")).toBeGreaterThan(0);
+      expect(at("W5", "lateness_min_ms")).toBeGreaterThanOrEqual(0);
+      expect(at("W5", "total_s")).toBeGreaterThanOrEqual(0.3);
+    }
+    expect(existsSync(stores) && readdirSync(stores)).toEqual([]);
+    expect(runningChildPids()).toEqual([]);
+    expect(childrenOf(process.pid)).toEqual([]);
+  }, 120_000);
+
   it("rejects unknown workloads with exit code 2", async () => {
     await expect(runBenchCli(["--workload", "W9"])).resolves.toBe(2);
   });

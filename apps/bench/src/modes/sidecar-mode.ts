@@ -48,6 +48,7 @@ export function createSidecarMode(worker: SidecarWorker): ProcessMode {
           settings,
           warmup: settings.warmup,
           concurrency: settings.workerConcurrency,
+          sidecarPid: sidecar.pid,
         });
         const child = startWorkloadProcess(program, args);
         try {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Workload child of the `sidecar-microsoft` mode: the official @microsoft/durabletask-js 0.4.0
 // worker and client against the sidecar, unmodified. The worker registers the three-step
-// orchestration (generator style, as that SDK wants); the client is adapted to the BenchClient
-// the workloads use, so the measured workload code is the same as in every other mode.
+// orchestration and the selected workload's own (each written again in the generator style that
+// SDK wants, doing what the workload's orchestration does); the client is adapted to the
+// BenchClient the workloads use, so the measured workload code is the same as in every other mode.
 // Started by the benchmark (see workload-child.ts); not meant to be run by hand.
 //
 // This process loads no other Durable Task SDK (two google-protobuf based SDKs cannot share a
@@ -17,9 +18,20 @@ import {
   type Task,
   TaskHubGrpcClient,
   TaskHubGrpcWorker,
+  whenAll,
 } from "@microsoft/durabletask-js";
 import type { BenchClient } from "../workloads/bench-client.js";
 import { threeStepsName } from "../workloads/three-steps.js";
+import { fanOutItemName, fanOutName, sumOf } from "../workloads/w2.js";
+import {
+  type SequenceOutput,
+  sequenceName,
+  sequenceOutput,
+  stampName,
+  stampNow,
+} from "../workloads/w3.js";
+import { eventName, waiterName } from "../workloads/w4.js";
+import { timerName } from "../workloads/w5.js";
 import { type ChildEngine, type ChildOptions, runWorkloadChild } from "./workload-child.js";
 
 /**
@@ -70,6 +82,13 @@ function benchClientOf(client: TaskHubGrpcClient): BenchClient {
       }
       return { instances: [] };
     },
+    // W2 and W3 count episodes: the SDK names event types in PascalCase, ours in camelCase.
+    async getOrchestrationHistory(instanceId) {
+      const history = await client.getOrchestrationHistory(instanceId);
+      return history.map((event) => ({
+        eventType: { case: event.type.charAt(0).toLowerCase() + event.type.slice(1) },
+      }));
+    },
     async purgeInstances({ statuses }) {
       const criteria = new PurgeInstanceCriteria();
       criteria.setCreatedTimeFrom(new Date(0));
@@ -98,6 +117,75 @@ function benchStep(_ctx: ActivityContext, value: string): string {
   return `${value}+`;
 }
 
+/** W2's fan-out: `count` activities at once, joined; returns the sum of their results. */
+async function* fanOut(
+  ctx: OrchestrationContext,
+  input: string,
+): AsyncGenerator<Task<number[]>, number, number[]> {
+  const tasks = Array.from({ length: Number(input) }, (_, i) =>
+    ctx.callActivity<number, number>(fanOutItemName, i),
+  );
+  return sumOf(yield whenAll(tasks));
+}
+
+/** W3's sequence: `count` activities one after another, each returning when it ran. */
+async function* sequence(
+  ctx: OrchestrationContext,
+  input: string,
+): AsyncGenerator<Task<number>, SequenceOutput, number> {
+  const stamps: number[] = [];
+  for (let i = 0; i < Number(input); i++) {
+    stamps.push(yield ctx.callActivity<number, number>(stampName, i));
+  }
+  return sequenceOutput(stamps);
+}
+
+/** W4's waiter: the data of the external event, with a mark. */
+async function* waitForGo(
+  ctx: OrchestrationContext,
+  _input: string,
+): AsyncGenerator<Task<string>, string, string> {
+  const data = yield ctx.waitForExternalEvent(eventName);
+  return `${data}!`;
+}
+
+/** W5's timer: its lateness, from history timestamps (as the workload's own orchestrator). */
+async function* timerLateness(
+  ctx: OrchestrationContext,
+  input: string,
+): AsyncGenerator<Task<unknown>, number, unknown> {
+  const fireAtMs = ctx.currentUtcDateTime.getTime() + Number(input);
+  yield ctx.createTimer(new Date(fireAtMs));
+  return ctx.currentUtcDateTime.getTime() - fireAtMs;
+}
+
+/** Registers the orchestrations (and activities) of `workload` beside the three-step one. */
+function registerWorkload(worker: TaskHubGrpcWorker, workload: string): void {
+  worker.addNamedOrchestrator(threeStepsName, threeSteps);
+  worker.addNamedActivity("BenchStep", benchStep);
+  switch (workload) {
+    case "W1":
+    case "W1-seq":
+      return;
+    case "W2":
+      worker.addNamedOrchestrator(fanOutName, fanOut);
+      worker.addNamedActivity(fanOutItemName, (_ctx: ActivityContext, i: number) => i);
+      return;
+    case "W3":
+      worker.addNamedOrchestrator(sequenceName, sequence);
+      worker.addNamedActivity(stampName, stampNow);
+      return;
+    case "W4":
+      worker.addNamedOrchestrator(waiterName, waitForGo);
+      return;
+    case "W5":
+      worker.addNamedOrchestrator(timerName, timerLateness);
+      return;
+    default:
+      throw new Error(`sidecar-microsoft: no orchestrations registered for ${workload}`);
+  }
+}
+
 /** Retries a cheap call until the sidecar answers: the SDK worker never retries its first Hello. */
 async function untilReachable(client: TaskHubGrpcClient): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -113,16 +201,12 @@ async function untilReachable(client: TaskHubGrpcClient): Promise<void> {
 }
 
 async function connect(options: ChildOptions): Promise<ChildEngine> {
-  if (options.workload.name !== "W1" && options.workload.name !== "W1-seq") {
-    throw new Error(`sidecar-microsoft: no orchestrations registered for ${options.workload.name}`);
-  }
   const logger = new NoOpLogger();
   const hostAddress = options.address;
   const client = new TaskHubGrpcClient({ hostAddress, logger });
   await untilReachable(client);
   const worker = new TaskHubGrpcWorker({ hostAddress, logger, shutdownTimeoutMs: 5000 });
-  worker.addNamedOrchestrator(threeStepsName, threeSteps);
-  worker.addNamedActivity("BenchStep", benchStep);
+  registerWorkload(worker, options.workload.name);
   await worker.start();
   return {
     client: benchClientOf(client),

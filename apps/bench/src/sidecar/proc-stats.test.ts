@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { clockTicksPerSecond, cpuTimeMs, listeningPorts, peakRssMb } from "./proc-stats.js";
+import { clockTicksPerSecond, cpuTimeMs, listeningPorts, peakRssMb, rssMb } from "./proc-stats.js";
 
 describe("/proc readings", () => {
   it("reads this process's CPU time, which grows with work, and its peak RSS", () => {
@@ -19,6 +19,17 @@ describe("/proc readings", () => {
     expect(peakRssMb(process.pid)).toBeGreaterThanOrEqual(process.memoryUsage().rss / 2 ** 20 - 1);
   });
 
+  it("reads a process's RSS now, which follows memory it touches, under its peak", () => {
+    const before = rssMb(process.pid);
+    expect(Math.abs(before - process.memoryUsage().rss / 2 ** 20)).toBeLessThan(8);
+    // 64 MiB written outside the V8 heap is resident until released.
+    const block = Buffer.alloc(64 * 2 ** 20, 1);
+    const after = rssMb(process.pid);
+    expect(after - before).toBeGreaterThan(48);
+    expect(peakRssMb(process.pid)).toBeGreaterThanOrEqual(after);
+    expect(block[block.length - 1]).toBe(1);
+  });
+
   it("finds the port a process listens on", async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -31,5 +42,6 @@ describe("/proc readings", () => {
 
   it("throws for a process that does not exist", () => {
     expect(() => cpuTimeMs(2 ** 22 + 1)).toThrow();
+    expect(() => rssMb(2 ** 22 + 1)).toThrow();
   });
 });

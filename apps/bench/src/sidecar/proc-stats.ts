@@ -34,16 +34,30 @@ export function cpuTimeMs(pid: number): number {
   return (ticks * 1000) / clockTicksPerSecond();
 }
 
+/** Field `field` (a size in kB) of `/proc/<pid>/status`, in MiB. */
+function statusMb(pid: number, field: "VmHWM" | "VmRSS", what: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+  if (match === null) throw new Error(`cannot read the ${what} of process ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
 /**
  * Peak resident set size of process `pid` so far, in MiB (`VmHWM` of `/proc/<pid>/status`).
  *
  * @throws Error when the process is gone or there is no /proc.
  */
 export function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  if (match === null) throw new Error(`cannot read the peak RSS of process ${pid}`);
-  return Number(match[1]) / 1024;
+  return statusMb(pid, "VmHWM", "peak RSS");
+}
+
+/**
+ * Resident set size of process `pid` now, in MiB (`VmRSS` of `/proc/<pid>/status`).
+ *
+ * @throws Error when the process is gone or there is no /proc.
+ */
+export function rssMb(pid: number): number {
+  return statusMb(pid, "VmRSS", "RSS");
 }
 
 /**

@@ -25,6 +25,8 @@ export interface ChildOptions {
   readonly warmup: number;
   /** Concurrency limits of a worker that has them. */
   readonly concurrency: number;
+  /** The sidecar's process id (W4 reads its memory). */
+  readonly sidecarPid: number;
 }
 
 /** The arguments {@link parseChildArgs} reads, for the benchmark that starts the child. */
@@ -34,12 +36,14 @@ export function childArgs(options: {
   readonly settings: WorkloadSettings;
   readonly warmup: number;
   readonly concurrency: number;
+  readonly sidecarPid: number;
 }): string[] {
-  const { address, workload, settings, warmup, concurrency } = options;
+  const { address, workload, settings, warmup, concurrency, sidecarPid } = options;
   return [
     ...["--address", address, "--workload", workload],
     ...["--settings", JSON.stringify(settings)],
     ...["--warmup", String(warmup), "--concurrency", String(concurrency)],
+    ...["--sidecar-pid", String(sidecarPid)],
   ];
 }
 
@@ -53,10 +57,18 @@ export function parseChildArgs(args: readonly string[]): ChildOptions {
       settings: { type: "string" },
       warmup: { type: "string" },
       concurrency: { type: "string" },
+      "sidecar-pid": { type: "string" },
     },
   });
   const workload = workloads.get(values.workload ?? "");
-  if (values.address === undefined || workload === undefined || values.settings === undefined) {
+  const sidecarPid = Number(values["sidecar-pid"]);
+  if (
+    values.address === undefined ||
+    workload === undefined ||
+    values.settings === undefined ||
+    !Number.isInteger(sidecarPid) ||
+    sidecarPid <= 0
+  ) {
     throw new Error(`bad arguments: ${args.join(" ")}`);
   }
   const settings = JSON.parse(values.settings) as WorkloadSettings;
@@ -69,6 +81,7 @@ export function parseChildArgs(args: readonly string[]): ChildOptions {
     settings,
     warmup: Number(values.warmup ?? 0),
     concurrency: Number(values.concurrency ?? 100),
+    sidecarPid,
   };
 }
 
@@ -117,7 +130,9 @@ export function runWorkloadChild(connect: (options: ChildOptions) => Promise<Chi
     if (options.warmup > 0) await warmUp(engine.client, options.warmup);
     emit({ event: "ready" });
     await command("go");
-    const run = await options.workload.run(engine.client, options.settings);
+    const run = await options.workload.run(engine.client, options.settings, {
+      enginePid: options.sidecarPid,
+    });
     emit({ event: "measured", figures: run.figures, orchestrations: run.orchestrations });
     emit({ event: "counted", completed: await options.workload.countCompleted(engine.client) });
     await command("stop");

@@ -7,7 +7,15 @@ import { workloadTimeoutMs } from "./wait-for-all.js";
 import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
 
 const prefix = "w2-";
-const fanOutName = "FanOut";
+export const fanOutName = "FanOut";
+
+/** The activity of {@link fanOut}. */
+export const fanOutItemName = "FanOutItem";
+
+/** The sum {@link fanOut} returns for its activities' results. */
+export function sumOf(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0);
+}
 
 /** Activity: returns its input. */
 async function fanOutItem(_ctx: ActivityContext, i: number): Promise<number> {
@@ -17,10 +25,9 @@ async function fanOutItem(_ctx: ActivityContext, i: number): Promise<number> {
 /** Orchestrator: `count` activities at once, joined with `whenAll`; returns the sum. */
 async function fanOut(ctx: OrchestrationContext, input: string): Promise<number> {
   const tasks = Array.from({ length: Number(input) }, (_, i) =>
-    ctx.callActivity<number>("FanOutItem", i),
+    ctx.callActivity<number>(fanOutItemName, i),
   );
-  const results = await ctx.whenAll(tasks);
-  return results.reduce((sum, value) => sum + value, 0);
+  return sumOf(await ctx.whenAll(tasks));
 }
 
 /** The output a fan-out of `count` must produce: 0 + 1 + … + (count − 1). */
@@ -51,10 +58,9 @@ const idOf = (count: number, i: number) => `${prefix}${count}-${i}`;
  */
 export const w2: Workload = {
   name: "W2",
-  unsupportedModes: ["sidecar-microsoft"],
   register(registry: TaskRegistry): void {
     registerThreeSteps(registry); // the sidecar modes warm up with it
-    registry.addOrchestrator(fanOutName, fanOut).addActivity("FanOutItem", fanOutItem);
+    registry.addOrchestrator(fanOutName, fanOut).addActivity(fanOutItemName, fanOutItem);
   },
   async run(client: BenchClient, settings: WorkloadSettings): Promise<WorkloadRun> {
     const { fanOut: small, fanOutRuns, fanOutLarge: large } = settings;

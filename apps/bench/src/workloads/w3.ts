@@ -5,18 +5,25 @@ import { countMatching, instancesWithPrefix, registerThreeSteps } from "./three-
 import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
 
 const prefix = "w3-";
-const sequenceName = "Sequence";
+export const sequenceName = "Sequence";
 
 /** W3 may run far longer than the other workloads (the whole history is replayed per episode). */
 const sequenceTimeoutMs = 3_600_000;
 
+/** The activity of {@link sequence}. */
+export const stampName = "Stamp";
+
 /** Activity: the wall clock (ms since the epoch, sub-millisecond) when it ran. */
-async function stamp(_ctx: ActivityContext, _i: number): Promise<number> {
+export function stampNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+async function stamp(_ctx: ActivityContext, _i: number): Promise<number> {
+  return stampNow();
+}
+
 /** What the W3 orchestration returns: mean round trip of its first and last `window` activities. */
-interface SequenceOutput {
+export interface SequenceOutput {
   readonly count: number;
   readonly window: number;
   readonly firstMs: number;
@@ -37,7 +44,13 @@ export function windowOf(count: number): number {
 async function sequence(ctx: OrchestrationContext, input: string): Promise<SequenceOutput> {
   const count = Number(input);
   const stamps: number[] = [];
-  for (let i = 0; i < count; i++) stamps.push(await ctx.callActivity<number>("Stamp", i));
+  for (let i = 0; i < count; i++) stamps.push(await ctx.callActivity<number>(stampName, i));
+  return sequenceOutput(stamps);
+}
+
+/** The output of a sequence whose activities ran at `stamps` (at least 3 of them). */
+export function sequenceOutput(stamps: readonly number[]): SequenceOutput {
+  const count = stamps.length;
   const window = windowOf(count);
   const meanRoundTrip = (from: number) =>
     ((stamps[from + window] as number) - (stamps[from] as number)) / window;
@@ -57,10 +70,9 @@ function outputOf(serialized: string | undefined): SequenceOutput | undefined {
  */
 export const w3: Workload = {
   name: "W3",
-  unsupportedModes: ["sidecar-microsoft"],
   register(registry: TaskRegistry): void {
     registerThreeSteps(registry); // the sidecar modes warm up with it
-    registry.addOrchestrator(sequenceName, sequence).addActivity("Stamp", stamp);
+    registry.addOrchestrator(sequenceName, sequence).addActivity(stampName, stamp);
   },
   async run(client: BenchClient, { sequence: count }: WorkloadSettings): Promise<WorkloadRun> {
     if (count < 3) throw new Error(`W3: --sequence must be at least 3, got ${count}`);

@@ -3,14 +3,16 @@ import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { DurableTaskError, type OrchestrationStatus } from "@durabletask/api";
 import type { OrchestrationContext, TaskRegistry } from "@durabletask/task";
+import type { Figures } from "../modes/bench-mode.js";
+import { peakRssMb, rssMb } from "../sidecar/proc-stats.js";
 import type { BenchClient } from "./bench-client.js";
 import { countCorrect, registerThreeSteps } from "./three-steps.js";
 import { workloadTimeoutMs } from "./wait-for-all.js";
-import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
+import type { RunContext, Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
 
 const prefix = "w4-";
-const waiterName = "WaitForGo";
-const eventName = "Go";
+export const waiterName = "WaitForGo";
+export const eventName = "Go";
 
 /** Client calls (schedules, raises) in flight at once: enough to batch commits, bounded memory. */
 const inFlight = 500;
@@ -82,21 +84,47 @@ function memoryBreakdown(rss: number): Record<string, number> {
 }
 
 /**
+ * The engine's memory while all wait, in MB. Embedded (the engine in this process): the RSS, the
+ * peak RSS so far, the JS heap in use and the {@link memoryBreakdown} (which forces one full
+ * garbage collection). Through a sidecar: the sidecar process's RSS and peak RSS from /proc, and
+ * this (client and worker) process's own RSS beside them.
+ */
+function engineMemory({ enginePid }: RunContext): Figures {
+  if (enginePid !== undefined) {
+    return {
+      rss_all_waiting_mb: rssMb(enginePid),
+      peak_rss_until_all_waiting_mb: peakRssMb(enginePid),
+      workload_rss_all_waiting_mb: mb(process.memoryUsage().rss),
+    };
+  }
+  const memory = process.memoryUsage();
+  const peak = process.resourceUsage().maxRSS / 1024;
+  return {
+    rss_all_waiting_mb: mb(memory.rss),
+    heap_used_all_waiting_mb: mb(memory.heapUsed),
+    ...memoryBreakdown(memory.rss),
+    peak_rss_until_all_waiting_mb: peak,
+  };
+}
+
+/**
  * W4, many waiting: `waiting` (100,000) orchestrations each waiting on an external event.
  * Schedules them all (at most 500 calls in flight), waits until none is PENDING (each ran its
- * first episode and waits), reads the process's memory and where it is (which forces one full
- * garbage collection, not counted in the timings), then raises every event (500 in flight) and
- * waits until every instance is terminal.
+ * first episode and waits), reads the engine's memory ({@link engineMemory}; not counted in the
+ * timings), then raises every event (500 in flight) and waits until every instance is terminal.
  */
 export const w4: Workload = {
   name: "W4",
-  unsupportedModes: ["sidecar-microsoft", "sidecar-grpc-worker"],
   freshProcess: true,
   register(registry: TaskRegistry): void {
     registerThreeSteps(registry);
     registry.addOrchestrator(waiterName, waitForGo);
   },
-  async run(client: BenchClient, { waiting: n }: WorkloadSettings): Promise<WorkloadRun> {
+  async run(
+    client: BenchClient,
+    { waiting: n }: WorkloadSettings,
+    context: RunContext,
+  ): Promise<WorkloadRun> {
     const idOf = (i: number) => `${prefix}${i}`;
     const startedAt = performance.now();
     await forEachLimited(n, (i) =>
@@ -104,9 +132,7 @@ export const w4: Workload = {
     );
     await untilNone(client, ["PENDING"]);
     const allWaitingAt = performance.now();
-    const memory = process.memoryUsage();
-    const waitingPeakRss = process.resourceUsage().maxRSS / 1024;
-    const breakdown = memoryBreakdown(memory.rss);
+    const memory = engineMemory(context);
     const raiseFrom = performance.now();
     await forEachLimited(n, (i) => client.raiseEvent(idOf(i), eventName, idOf(i)));
     const raisedAt = performance.now();
@@ -115,10 +141,7 @@ export const w4: Workload = {
     return {
       figures: {
         start_all_waiting_s: (allWaitingAt - startedAt) / 1000,
-        rss_all_waiting_mb: mb(memory.rss),
-        heap_used_all_waiting_mb: mb(memory.heapUsed),
-        ...breakdown,
-        peak_rss_until_all_waiting_mb: waitingPeakRss,
+        ...memory,
         raise_all_s: (raisedAt - raiseFrom) / 1000,
         raise_to_all_completed_s: (doneAt - raiseFrom) / 1000,
         completions_per_s: (n * 1000) / (doneAt - raiseFrom),

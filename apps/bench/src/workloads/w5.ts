@@ -6,7 +6,7 @@ import { waitForAll } from "./wait-for-all.js";
 import type { Workload, WorkloadRun, WorkloadSettings } from "./workload.js";
 
 const prefix = "w5-";
-const timerName = "TimerLateness";
+export const timerName = "TimerLateness";
 
 /**
  * Orchestrator: one durable timer of `delayMs`, then returns its lateness in milliseconds:
@@ -34,7 +34,6 @@ function latenessOf(serialized: string | undefined): number | undefined {
  */
 export const w5: Workload = {
   name: "W5",
-  unsupportedModes: ["sidecar-microsoft"],
   register(registry: TaskRegistry): void {
     registerThreeSteps(registry); // the sidecar modes warm up with it
     registry.addOrchestrator(timerName, timerLateness);

@@ -27,6 +27,15 @@ export interface WorkloadSettings {
   readonly timerMs: number;
 }
 
+/** Where the run's engine is, for workloads that measure its process (W4's memory). */
+export interface RunContext {
+  /**
+   * The process that runs the engine (the sidecar), when it is not this one; undefined in the
+   * embedded modes, where the engine shares this process.
+   */
+  readonly enginePid?: number | undefined;
+}
+
 /** What one run of a workload measured. */
 export interface WorkloadRun {
   /** The workload's own figures (throughput, latency, …). */
@@ -42,18 +51,13 @@ export interface WorkloadRun {
 export interface Workload {
   readonly name: string;
   /**
-   * Modes this workload cannot run in (the `sidecar-microsoft` child registers its
-   * orchestrations itself); the runner skips them with a log line.
-   */
-  readonly unsupportedModes?: readonly string[];
-  /**
    * Its figures describe the process's memory: in the embedded modes every run gets a fresh
    * Node process, so what earlier runs left in the heap does not count.
    */
   readonly freshProcess?: boolean;
   register(registry: TaskRegistry): void;
   /** The measured part: start the orchestrations and wait until every one has finished. */
-  run(client: BenchClient, settings: WorkloadSettings): Promise<WorkloadRun>;
+  run(client: BenchClient, settings: WorkloadSettings, context: RunContext): Promise<WorkloadRun>;
   /** After `run`, unmeasured: how many orchestrations COMPLETED with the expected output. */
   countCompleted(client: BenchClient): Promise<number>;
 }
