@@ -1,6 +1,6 @@
 // Runs the built sidecar (`dist/main.js`) as a child process, as a user would.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import * as wire from "@durabletask/api/proto";
@@ -17,6 +17,21 @@ import {
 } from "@grpc/grpc-js";
 
 export const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+/**
+ * Which storage engines' native libraries the running process `pid` has mapped (Linux
+ * `/proc/<pid>/maps`): better-sqlite3's and libSQL's.
+ */
+export function nativeStorageLibraries(pid: number): { betterSqlite3: boolean; libsql: boolean } {
+  const paths = readFileSync(`/proc/${pid}/maps`, "utf8")
+    .split("\n")
+    .map((line) => line.split(/\s+/).at(-1) ?? "")
+    .filter((path) => path.endsWith(".node"));
+  return {
+    betterSqlite3: paths.some((path) => path.includes("better-sqlite3")),
+    libsql: paths.some((path) => path.includes("libsql")),
+  };
+}
 
 /** A sidecar process and what it printed. */
 export interface CliProcess {

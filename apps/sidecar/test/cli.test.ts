@@ -5,7 +5,14 @@ import { create } from "@bufbuild/protobuf";
 import * as wire from "@durabletask/api/proto";
 import { health } from "@durabletask/api/proto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { callSidecar, checkHealth, healthClient, killAll, startCli } from "./cli-process.js";
+import {
+  callSidecar,
+  checkHealth,
+  healthClient,
+  killAll,
+  nativeStorageLibraries,
+  startCli,
+} from "./cli-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "durabletask-sidecar-cli-"));
 const version = (
@@ -78,6 +85,11 @@ describe("durabletask-sidecar", () => {
     expect(await checkHealth(`127.0.0.1:${port}`)).toBe(
       health.HealthCheckResponse_ServingStatus.SERVING,
     );
+    // On SQLite it never loads libSQL's native library (≈ 13 MB of RSS).
+    expect(nativeStorageLibraries(cli.child.pid as number)).toEqual({
+      betterSqlite3: true,
+      libsql: false,
+    });
     const stopAt = Date.now();
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);

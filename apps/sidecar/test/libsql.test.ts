@@ -9,7 +9,7 @@ import { createTaskHubGrpcClient, createTaskHubGrpcWorker } from "@durabletask/g
 import { createTaskRegistry } from "@durabletask/task";
 import { startHranaServer } from "@durabletask/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { checkHealth, killAll, startCli } from "./cli-process.js";
+import { checkHealth, killAll, nativeStorageLibraries, startCli } from "./cli-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "durabletask-sidecar-libsql-"));
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -69,6 +69,11 @@ describe("durabletask-sidecar --backend libsql", () => {
       "Hello, libsql!",
       "Hello, Hrana!",
     ]);
+    // Only the backend it runs on is loaded.
+    expect(nativeStorageLibraries(cli.child.pid as number)).toEqual({
+      betterSqlite3: false,
+      libsql: true,
+    });
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);
   }, 60_000);
