@@ -17,12 +17,13 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function nativeLibrariesByStep(): Record<"runner" | "sqlite" | "libsql", string[]> {
   const modes = new URL("../dist/modes.js", import.meta.url).href;
   const runner = new URL("../dist/runner.js", import.meta.url).href;
+  const procStats = new URL("../dist/sidecar/proc-stats.js", import.meta.url).href;
   const script = `
-    import { readFileSync, mkdtempSync } from "node:fs";
+    import { mkdtempSync } from "node:fs";
     import { join } from "node:path";
     import { createTaskRegistry } from "@durabletask/task";
-    const mapped = () => [...new Set(readFileSync("/proc/self/maps", "utf8").split("\\n")
-      .map((line) => line.split(/\\s+/).at(-1)).filter((path) => path.endsWith(".node")))];
+    const { nativeLibraries } = await import(${JSON.stringify(procStats)});
+    const mapped = () => nativeLibraries(process.pid);
     const steps = {};
     await import(${JSON.stringify(runner)});
     const { benchModes } = await import(${JSON.stringify(modes)});

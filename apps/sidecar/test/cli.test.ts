@@ -85,7 +85,7 @@ describe("durabletask-sidecar", () => {
     expect(await checkHealth(`127.0.0.1:${port}`)).toBe(
       health.HealthCheckResponse_ServingStatus.SERVING,
     );
-    // On SQLite it never loads libSQL's native library (≈ 13 MB of RSS).
+    // On SQLite it never loads libSQL's native library (≈ 9 MB of RSS when idle).
     expect(nativeStorageLibraries(cli.child.pid as number)).toEqual({
       betterSqlite3: true,
       libsql: false,

@@ -8,12 +8,12 @@ import { startHranaServerProcess } from "../libsql/hrana-server-process.js";
 import type { BenchEngine, EmbeddedMode, EmbeddedRunSettings, Figures } from "./bench-mode.js";
 
 /**
- * `createLibsqlBackend`, with `@durabletask/libsql` loaded only when a libSQL mode starts. Its
- * native library adds ≈ 13 MB to the RSS of the process that loads it, and a run in another mode
- * must not carry that: W4 on SQLite reports its process's memory, as a user of
+ * `createLibsqlBackend`, with `@durabletask/libsql` loaded only when a libSQL mode starts. It and
+ * its native library add ≈ 9–13 MB to the RSS of the process that loads them, and a run in
+ * another mode must not carry that: W4 on SQLite reports its process's memory, as a user of
  * `@durabletask/sqlite` alone would have it.
  */
-async function createLibsqlBackend(options: LibsqlBackendOptions): Promise<Backend> {
+async function loadLibsqlBackend(options: LibsqlBackendOptions): Promise<Backend> {
   const libsql = await import("@durabletask/libsql");
   return libsql.createLibsqlBackend(options);
 }
@@ -57,7 +57,7 @@ export function createLibsqlFileMode(): EmbeddedMode {
     name: "libsql-file",
     async start(registry: TaskRegistry, dir: string): Promise<BenchEngine> {
       const path = join(dir, "bench.db");
-      const backend = await createLibsqlBackend({ url: pathToFileURL(path).href });
+      const backend = await loadLibsqlBackend({ url: pathToFileURL(path).href });
       return startEngine(backend, registry, [path, `${path}-wal`, `${path}-shm`]);
     },
   };
@@ -84,7 +84,7 @@ export function createLibsqlRemoteMode(): EmbeddedMode {
       const server = await startHranaServerProcess({ path, latencyMs: settings.libsqlLatencyMs });
       let backend: Backend;
       try {
-        backend = await createLibsqlBackend({ url: server.httpUrl });
+        backend = await loadLibsqlBackend({ url: server.httpUrl });
       } catch (error) {
         await server.stop();
         throw error;

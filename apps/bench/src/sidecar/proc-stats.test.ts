@@ -26,7 +26,6 @@ describe("/proc readings", () => {
     const block = Buffer.alloc(64 * 2 ** 20, 1);
     const after = rssMb(process.pid);
     expect(after - before).toBeGreaterThan(48);
-    expect(peakRssMb(process.pid)).toBeGreaterThanOrEqual(after);
     expect(block[block.length - 1]).toBe(1);
   });
 

@@ -60,6 +60,15 @@ export function rssMb(pid: number): number {
   return statusMb(pid, "VmRSS", "RSS");
 }
 
+/** The native libraries (`*.node` files) process `pid` has mapped (`/proc/<pid>/maps`). */
+export function nativeLibraries(pid: number): string[] {
+  const paths = readFileSync(`/proc/${pid}/maps`, "utf8")
+    .split("\n")
+    .map((line) => line.split(/\s+/).at(-1) ?? "")
+    .filter((path) => path.endsWith(".node"));
+  return [...new Set(paths)];
+}
+
 /**
  * The TCP ports process `pid` listens on (sockets in LISTEN state among its open files), from
  * `/proc/<pid>/fd` and `/proc/<pid>/net/tcp{,6}`. Empty while it listens on none.

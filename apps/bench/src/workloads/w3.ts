@@ -13,11 +13,12 @@ const sequenceTimeoutMs = 3_600_000;
 /** The activity of {@link sequence}. */
 export const stampName = "Stamp";
 
-/** Activity: the wall clock (ms since the epoch, sub-millisecond) when it ran. */
+/** The wall clock now, in ms since the epoch (sub-millisecond). */
 export function stampNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** Activity: the wall clock (ms since the epoch, sub-millisecond) when it ran. */
 async function stamp(_ctx: ActivityContext, _i: number): Promise<number> {
   return stampNow();
 }
